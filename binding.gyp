@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "nodevmm_kvm",
+      "sources": [
+        "native/addon.cc",
+        "native/guest_memory.cc",
+        "native/kick.cc",
+        "native/vcpu.cc",
+        "native/vm.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,58 @@
+// nodevmm's native layer: thin wrappers over /dev/kvm. Loaded once per thread (main and every vCPU
+// worker); every object closes its fds when collected or when its thread's environment goes away.
+#include <napi.h>
+#include <linux/kvm.h>
+
+#include "exit_record.h"
+#include "guest_memory.h"
+#include "kick.h"
+#include "vcpu.h"
+#include "vm.h"
+
+namespace nodevmm {
+
+static Napi::Value KickVcpuByHandle(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), KickVcpu(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+static Napi::Object Layout(Napi::Env env) {
+  auto sizes = Napi::Object::New(env);
+  sizes.Set("kvm_regs", sizeof(kvm_regs));
+  sizes.Set("kvm_sregs", sizeof(kvm_sregs));
+  sizes.Set("kvm_fpu", sizeof(kvm_fpu));
+  sizes.Set("kvm_vcpu_events", sizeof(kvm_vcpu_events));
+  sizes.Set("kvm_lapic_state", sizeof(kvm_lapic_state));
+  sizes.Set("kvm_cpuid_entry2", sizeof(kvm_cpuid_entry2));
+  auto record = Napi::Object::New(env);
+  record.Set("size", sizeof(ExitRecord));
+  record.Set("reason", offsetof(ExitRecord, reason));
+  record.Set("accessSize", offsetof(ExitRecord, size));
+  record.Set("isWrite", offsetof(ExitRecord, isWrite));
+  record.Set("count", offsetof(ExitRecord, count));
+  record.Set("address", offsetof(ExitRecord, address));
+  record.Set("aux", offsetof(ExitRecord, aux));
+  record.Set("ndata", offsetof(ExitRecord, ndata));
+  record.Set("flags", offsetof(ExitRecord, flags));
+  record.Set("extra", offsetof(ExitRecord, extra));
+  record.Set("data", offsetof(ExitRecord, data));
+  auto layout = Napi::Object::New(env);
+  layout.Set("sizes", sizes);
+  layout.Set("exitRecord", record);
+  layout.Set("kickSignal", KickSignal());
+  return layout;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Kvm", Kvm::Init(env));
+  exports.Set("Vm", Vm::Init(env));
+  exports.Set("Vcpu", Vcpu::Init(env));
+  exports.Set("GuestMemory", GuestMemory::Init(env));
+  exports.Set("kickVcpu", Napi::Function::New(env, KickVcpuByHandle, "kickVcpu"));
+  exports.Set("irqLine", Napi::Function::New(env, IrqLineByFd, "irqLine"));
+  exports.Set("layout", Layout(env));
+  return exports;
+}
+
+NODE_API_MODULE(nodevmm_kvm, Init)
+
+}  // namespace nodevmm

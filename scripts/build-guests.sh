@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds the tiny PVH test guests into build/guests/ with the machine's gcc (-m32, assembly only) and
+# ld. Each guest is the same program with a different ending (see guests/pvh-guest.S).
+set -eu
+cd "$(dirname "$0")/.."
+out=build/guests
+mkdir -p "$out"
+
+build() {
+  name=$1
+  ending=$2
+  gcc -m32 -c -nostdlib -o "$out/$name.o" \
+    -DBANNER="\"nodevmm guest: $name\"" -DENDING="$ending" guests/pvh-guest.S
+  ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/$name.elf" "$out/$name.o"
+  rm -f "$out/$name.o"
+}
+
+build hello        'mov $0x34, %al; mov $0x600, %dx; out %al, %dx; jmp halt_forever'  # the default guest
+build poweroff     'mov $0x34, %al; mov $0x600, %dx; out %al, %dx; jmp halt_forever'
+build acpi-reset   'mov $0x01, %al; mov $0x600, %dx; out %al, %dx; jmp halt_forever'
+build i8042-reset  'mov $0xfe, %al; out %al, $0x64; jmp halt_forever'
+build cmos-reset   'mov $0x8f, %al; out %al, $0x70; xor %eax, %eax; out %al, $0x71; jmp halt_forever'
+build triple-fault 'lidt empty_idt; ud2'
+build no-ram       'mov $0xd0000000, %eax; jmp *%eax'
+build spin         '3: jmp 3b'

@@ -1,0 +1,85 @@
+// The lifecycle policy (LIFECYCLE.md §1): a pure function from (event, options) to what the VMM does,
+// and the operators that feed it — duplicate events of a VM build already decided are absorbed, and
+// guest exits and resets raised while a snapshot or migration runs are held until it ends.
+import { Observable, OperatorFunction, filter, map, merge, scan, mergeMap, from } from 'rxjs';
+import type { LifecycleEvent } from './lifecycle.js';
+
+export interface PolicyOptions {
+  /** QEMU's -no-shutdown: a guest exit stops the VM but keeps the VMM (and its API) alive. */
+  noShutdown: boolean;
+}
+
+export type LifecycleAction =
+  /** guest exit, no flag: stop the VM, then the VMM exits 0 */
+  | { type: 'exit-vmm'; exitCode: 0; event: LifecycleEvent }
+  /** guest exit with --no-shutdown: stop the VM, keep the VMM; state Shutdown */
+  | { type: 'stop-vm'; event: LifecycleEvent }
+  /** reset: rebuild the VM in place and boot it */
+  | { type: 'reboot'; event: LifecycleEvent }
+  /** fatal: stop everything, the VMM exits 1 whatever --no-shutdown says */
+  | { type: 'fatal-exit'; exitCode: 1; event: LifecycleEvent };
+
+export function decide(event: LifecycleEvent, options: PolicyOptions): LifecycleAction {
+  switch (event.kind) {
+    case 'guest-exit':
+      return options.noShutdown ? { type: 'stop-vm', event } : { type: 'exit-vmm', exitCode: 0, event };
+    case 'reset':
+      return { type: 'reboot', event };
+    case 'fatal':
+      return { type: 'fatal-exit', exitCode: 1, event };
+  }
+}
+
+/**
+ * Lets through the first guest exit or reset of each VM build (generation) and absorbs the rest:
+ * Linux writes the i8042 reset right after the ACPI one, and every vCPU may raise the same exit.
+ * Fatal events always pass: nothing may hide a broken VMM.
+ */
+export function absorbDecided(): OperatorFunction<LifecycleEvent, LifecycleEvent> {
+  return (events) =>
+    events.pipe(
+      scan(
+        (acc, event) => {
+          if (event.kind === 'fatal') return { decided: acc.decided, pass: event };
+          if (acc.decided.has(event.generation)) return { decided: acc.decided, pass: null };
+          const decided = new Set(acc.decided).add(event.generation);
+          return { decided, pass: event };
+        },
+        { decided: new Set<number>(), pass: null as LifecycleEvent | null },
+      ),
+      map((acc) => acc.pass),
+      filter((event): event is LifecycleEvent => event !== null),
+    );
+}
+
+/**
+ * Holds guest exits and resets while `busy$` is true (a snapshot or migration in progress) and
+ * replays them, in order, when it turns false. Fatal events are never held.
+ */
+export function holdWhileBusy(busy$: Observable<boolean>): OperatorFunction<LifecycleEvent, LifecycleEvent> {
+  type Input = { busy: boolean } | { event: LifecycleEvent };
+  return (events) =>
+    merge(busy$.pipe(map((busy): Input => ({ busy }))), events.pipe(map((event): Input => ({ event })))).pipe(
+      scan(
+        (acc, input) => {
+          if ('busy' in input) {
+            return input.busy
+              ? { busy: true, held: acc.held, out: [] as LifecycleEvent[] }
+              : { busy: false, held: [] as LifecycleEvent[], out: acc.held };
+          }
+          if (acc.busy && input.event.kind !== 'fatal') {
+            return { busy: true, held: [...acc.held, input.event], out: [] };
+          }
+          return { busy: acc.busy, held: acc.held, out: [input.event] };
+        },
+        { busy: false, held: [] as LifecycleEvent[], out: [] as LifecycleEvent[] },
+      ),
+      mergeMap((acc) => from(acc.out)),
+    );
+}
+
+/** The whole policy as one operator: absorb duplicates, then decide. */
+export function lifecyclePolicy(options: PolicyOptions): OperatorFunction<LifecycleEvent, LifecycleAction> {
+  return (events) => events.pipe(absorbDecided(), map((event) => decide(event, options)));
+}
+

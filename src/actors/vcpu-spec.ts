@@ -1,0 +1,38 @@
+// What the main thread hands a vCPU worker for one VM build. Everything here is structured-cloneable;
+// the SharedArrayBuffers are shared, not copied.
+import type { PlatformShared } from '../vm/platform.js';
+import type { BootCpuState } from '../vm/cpu-setup.js';
+
+export interface VcpuSpec {
+  /** which VM build this vCPU belongs to (resets make a new one) */
+  generation: number;
+  vcpuId: number;
+  vcpuCount: number;
+  vmFd: number;
+  kvmRunMmapSize: number;
+  /** guest RAM: the memfd every thread maps */
+  memory: { fd: number; size: number };
+  platform: PlatformShared;
+  /** Int32 per vCPU: Control.RUN / PAUSE / STOP */
+  control: SharedArrayBuffer;
+  /** Float64 × COUNTER_SLOTS per vCPU: exits by KVM exit reason */
+  counters: SharedArrayBuffer;
+  /** CPUID for this vCPU, 10 words per kvm_cpuid_entry2 */
+  cpuid: Uint32Array;
+  /** register state at entry (the boot vCPU); APs wait for INIT/SIPI */
+  boot: BootCpuState | null;
+  quirks: QuirkSettings;
+}
+
+export interface QuirkSettings {
+  /** complete instructions this platform's KVM cannot emulate (see docs/PLATFORM.md) */
+  completeInstructions: boolean;
+}
+
+export const COUNTER_SLOTS = 64;
+
+/** The worker's answer to attach: what the main thread needs to reach this vCPU. */
+export interface AttachedVcpu {
+  /** the native kick handle (kickVcpu) */
+  handle: number;
+}

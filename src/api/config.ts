@@ -1,0 +1,161 @@
+// The VM configuration, in Cloud Hypervisor's JSON shape (its OpenAPI VmConfig) so REST clients and
+// embedders speak one language, validated in one place with messages that name the field.
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { validateRamSize, MiB } from '../boot/memory-layout.js';
+import { detectPayload } from '../boot/payload.js';
+import { VmmError } from './errors.js';
+
+export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File' | 'Socket' | 'Pty';
+
+export interface ConsoleConfig {
+  mode: ConsoleMode;
+  file?: string;
+  socket?: string;
+}
+
+export interface VmConfig {
+  cpus: { boot_vcpus: number; max_vcpus: number };
+  memory: { size: number };
+  payload: { kernel: string; cmdline?: string; initramfs?: string };
+  serial: ConsoleConfig;
+  console: ConsoleConfig;
+}
+
+/** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
+export const DEFAULT_MEMORY = 256 * MiB;
+export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
+
+// Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
+const UNSUPPORTED_FIELDS = [
+  'disks', 'net', 'rng', 'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
+  'numa', 'tpm', 'landlock_rules', 'pvpanic', 'iommu', 'watchdog', 'pci_segments', 'platform', 'rate_limit_groups',
+] as const;
+const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console']);
+
+const invalid = (message: string): VmmError => new VmmError('invalid-config', message);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function integerField(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${name} must be an integer`);
+  if (value < min || value > max) throw invalid(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function stringField(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalid(`${name} must be a string`);
+  return value;
+}
+
+function parseConsole(value: unknown, name: string, fallback: ConsoleMode): ConsoleConfig {
+  if (value === undefined || value === null) return { mode: fallback };
+  if (!isObject(value)) throw invalid(`${name} must be an object with a mode`);
+  const modes: ConsoleMode[] = ['Off', 'Null', 'Tty', 'File', 'Socket', 'Pty'];
+  const mode = value.mode;
+  if (typeof mode !== 'string' || !modes.includes(mode as ConsoleMode)) {
+    throw invalid(`${name}.mode must be one of ${modes.join(', ')}`);
+  }
+  const file = stringField(value.file, `${name}.file`);
+  const socket = stringField(value.socket, `${name}.socket`);
+  if (mode === 'File' && !file) throw invalid(`${name}.file is required with mode File`);
+  if (mode === 'Socket' && !socket) throw invalid(`${name}.socket is required with mode Socket`);
+  if (mode === 'Socket' || mode === 'Pty') throw invalid(`${name}.mode ${mode} is not supported yet`);
+  return { mode: mode as ConsoleMode, ...(file ? { file } : {}), ...(socket ? { socket } : {}) };
+}
+
+function checkReadableFile(path: string, name: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) throw invalid(`${name} ${path} is not a regular file`);
+  } catch (error) {
+    if (error instanceof VmmError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalid(code === 'ENOENT' ? `${name} ${path} does not exist` : `${name} ${path} cannot be read (${code})`);
+  }
+}
+
+/** Checks the kernel is a payload nodevmm can boot (reads it whole: ELF notes may sit anywhere). */
+function checkKernel(path: string): void {
+  checkReadableFile(path, 'kernel');
+  try {
+    detectPayload(new Uint8Array(readFileSync(path)));
+  } catch (error) {
+    throw invalid(`kernel ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Validates a VmConfig (from JSON or from code) and fills defaults. Throws VmmError('invalid-config')
+ * naming the field; files are checked now, so a bad path fails here and not at boot.
+ */
+export function parseVmConfig(input: unknown): VmConfig {
+  if (!isObject(input)) throw invalid('VmConfig must be a JSON object');
+  for (const field of UNSUPPORTED_FIELDS) {
+    if (input[field] !== undefined && input[field] !== null) throw invalid(`${field} is not supported by nodevmm yet`);
+  }
+  for (const field of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(field) && !(UNSUPPORTED_FIELDS as readonly string[]).includes(field)) {
+      throw invalid(`unknown VmConfig field: ${field}`);
+    }
+  }
+
+  const cpus = input.cpus === undefined ? {} : input.cpus;
+  if (!isObject(cpus)) throw invalid('cpus must be an object');
+  const boot = cpus.boot_vcpus === undefined ? 1 : integerField(cpus.boot_vcpus, 'cpus.boot_vcpus', 1, MAX_VCPUS);
+  const max = cpus.max_vcpus === undefined ? boot : integerField(cpus.max_vcpus, 'cpus.max_vcpus', 1, MAX_VCPUS);
+  if (max !== boot) throw invalid('cpus.max_vcpus must equal cpus.boot_vcpus (vCPU hotplug is not supported)');
+
+  const memory = input.memory === undefined ? {} : input.memory;
+  if (!isObject(memory)) throw invalid('memory must be an object');
+  const size = memory.size === undefined ? DEFAULT_MEMORY : memory.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size)) throw invalid('memory.size must be an integer number of bytes');
+  try {
+    validateRamSize(size);
+  } catch (error) {
+    throw invalid(`memory.size: ${(error as Error).message}`);
+  }
+  if (size > totalmem()) {
+    throw invalid(`memory.size ${size} bytes is more than this host has (${totalmem()} bytes)`);
+  }
+  for (const field of Object.keys(memory)) {
+    if (field !== 'size' && memory[field] !== undefined && memory[field] !== false) {
+      throw invalid(`memory.${field} is not supported by nodevmm yet`);
+    }
+  }
+
+  // The payload, or the older top-level kernel/cmdline/initramfs form.
+  let kernel: string | undefined;
+  let cmdline: string | undefined;
+  let initramfs: string | undefined;
+  if (input.payload !== undefined) {
+    if (!isObject(input.payload)) throw invalid('payload must be an object');
+    kernel = stringField(input.payload.kernel, 'payload.kernel');
+    cmdline = stringField(input.payload.cmdline, 'payload.cmdline');
+    initramfs = stringField(input.payload.initramfs, 'payload.initramfs');
+    if (input.payload.firmware !== undefined) throw invalid('payload.firmware is not supported by nodevmm');
+  } else {
+    const legacyPath = (value: unknown, name: string, key: string): string | undefined => {
+      if (value === undefined || value === null) return undefined;
+      if (!isObject(value)) throw invalid(`${name} must be an object with ${key}`);
+      return stringField(value[key], `${name}.${key}`);
+    };
+    kernel = legacyPath(input.kernel, 'kernel', 'path');
+    cmdline = legacyPath(input.cmdline, 'cmdline', 'args');
+    initramfs = legacyPath(input.initramfs, 'initramfs', 'path');
+  }
+  if (!kernel) throw invalid('payload.kernel is required');
+  checkKernel(kernel);
+  if (initramfs) checkReadableFile(initramfs, 'initramfs');
+
+  return {
+    cpus: { boot_vcpus: boot, max_vcpus: max },
+    memory: { size },
+    payload: { kernel, ...(cmdline !== undefined ? { cmdline } : {}), ...(initramfs ? { initramfs } : {}) },
+    serial: parseConsole(input.serial, 'serial', 'Null'),
+    console: parseConsole(input.console, 'console', 'Off'),
+  };
+}

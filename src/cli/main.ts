@@ -1,0 +1,91 @@
+// The `nodevmm` runner: flags → a Vmm, then wait for it to end. This is the only layer that knows
+// about exit statuses and signals; the bin shim calls process.exit with what `main` returns.
+import { Vmm, VERSION } from '../api/vmm.js';
+import { VmmError, errorChain } from '../api/errors.js';
+import { eventName } from '../api/events.js';
+import { UsageError, USAGE, parseArgs, type CliOptions } from './args.js';
+
+export const ExitStatus = { OK: 0, FATAL: 1, USAGE: 2 } as const;
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Starts extra services over a running VMM (the REST API); returns a closer. */
+export type ServiceStarter = (vmm: Vmm, options: CliOptions) => Promise<() => Promise<void>>;
+
+export async function main(argv: readonly string[], io: CliIo = process, services: ServiceStarter[] = []): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`nodevmm: ${error.message}\nTry 'nodevmm --help'.\n`);
+    return ExitStatus.USAGE;
+  }
+  if (options.help) {
+    io.stdout.write(USAGE);
+    return ExitStatus.OK;
+  }
+  if (options.version) {
+    io.stdout.write(`nodevmm ${VERSION}\n`);
+    return ExitStatus.OK;
+  }
+  if (!options.kernel && !options.apiSocket) {
+    io.stderr.write("nodevmm: nothing to do: give --kernel to boot a VM, or --api-socket to wait for requests\nTry 'nodevmm --help'.\n");
+    return ExitStatus.USAGE;
+  }
+
+  const log = (message: string): void => {
+    if (options.verbose > 0) io.stderr.write(`nodevmm: ${message}\n`);
+  };
+  const vmm = new Vmm({
+    noShutdown: options.noShutdown,
+    eventMonitor: options.eventMonitor,
+    quirks: options.quirks,
+    log,
+    tty: io.stdout,
+  });
+  vmm.events$.subscribe((e) => log(`event ${eventName(e)}${e.properties ? ' ' + JSON.stringify(e.properties) : ''}`));
+  vmm.debugConsole$.subscribe((bytes) => log(`guest debug console: ${Buffer.from(bytes).toString('latin1').trimEnd()}`));
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: shutting down`);
+    void vmm.shutdown('signal');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    for (const start of services) closers.push(await start(vmm, options));
+    if (options.kernel) {
+      await vmm.createVm({
+        cpus: { boot_vcpus: options.cpus },
+        ...(options.memoryBytes !== undefined ? { memory: { size: options.memoryBytes } } : {}),
+        payload: {
+          kernel: options.kernel,
+          ...(options.cmdline !== undefined ? { cmdline: options.cmdline } : {}),
+          ...(options.initramfs !== undefined ? { initramfs: options.initramfs } : {}),
+        },
+        serial: options.serial,
+      });
+      await vmm.boot();
+    }
+  } catch (error) {
+    const usage = error instanceof VmmError && error.kind === 'invalid-config';
+    io.stderr.write(`nodevmm: ${errorChain(error).join(': ')}\n`);
+    await vmm.shutdown('api');
+    await Promise.all(closers.map((close) => close()));
+    return usage ? ExitStatus.USAGE : ExitStatus.FATAL;
+  }
+
+  const exit = await vmm.exited;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  await Promise.all(closers.map((close) => close().catch(() => {})));
+  if (exit.code !== 0) io.stderr.write(`nodevmm: fatal: ${exit.error ?? exit.reason}\n`);
+  else log(`exiting (${exit.reason})`);
+  return exit.code;
+}

@@ -1,0 +1,77 @@
+// The x86 platform of LIFECYCLE.md §6 as buses. Every thread that touches devices (each vCPU worker, and
+// the main thread for serial input and the power button) calls buildPlatform() over the same
+// PlatformState, so all of them drive one set of devices. The state is plain SharedArrayBuffers: pass
+// it to workers in workerData or postMessage and they are shared, not copied.
+import type { ByteSink, Clock, IrqLine, LifecycleSink } from './device.js';
+import { Irq, Mmio, Pio } from './addresses.js';
+import { MmioBus, PioBus } from './bus.js';
+import { AcpiPmTimer, AcpiSleepReset } from './acpi-pm.js';
+import { Cmos, type GuestRamLayout } from './cmos.js';
+import { DebugConsole, PostCodePort } from './debug-port.js';
+import { Ged } from './ged.js';
+import { I8042 } from './i8042.js';
+import { PciNoDevices } from './pci-none.js';
+import { Serial8250 } from './serial8250.js';
+
+export interface PlatformState {
+  serial: SharedArrayBuffer;
+  i8042: SharedArrayBuffer;
+  cmos: SharedArrayBuffer;
+  ged: SharedArrayBuffer;
+  postCode: SharedArrayBuffer;
+  pci: SharedArrayBuffer;
+}
+
+/** Power-on state of every stateful device; made once per VM build by its owner. */
+export function createPlatformState(memory: GuestRamLayout): PlatformState {
+  return {
+    serial: Serial8250.createState().buffer,
+    i8042: I8042.createState().buffer,
+    cmos: Cmos.createState(memory).buffer,
+    ged: Ged.createState().buffer,
+    postCode: PostCodePort.createState().buffer,
+    pci: PciNoDevices.createState().buffer,
+  };
+}
+
+export interface PlatformDeps {
+  lifecycle: LifecycleSink;
+  /** lines by ISA IRQ number (Irq.SERIAL_COM1, Irq.GED) */
+  irq(line: number): IrqLine;
+  /** where COM1's output goes; null = no serial port at all (serial mode Off) */
+  serialOutput: ByteSink | null;
+  debugLog: ByteSink;
+  clock?: Clock;
+}
+
+export interface Platform {
+  pio: PioBus;
+  mmio: MmioBus;
+  serial: Serial8250 | null;
+  ged: Ged;
+  postCode: PostCodePort;
+}
+
+export function buildPlatform(deps: PlatformDeps, state: PlatformState): Platform {
+  const { lifecycle, clock } = deps;
+  const serial = deps.serialOutput ? new Serial8250({ irq: deps.irq(Irq.SERIAL_COM1), output: deps.serialOutput }, state.serial) : null;
+  const ged = new Ged({ irq: deps.irq(Irq.GED) }, state.ged);
+  const postCode = new PostCodePort({}, state.postCode);
+  const debugConsole = new DebugConsole({ log: deps.debugLog });
+
+  const pio = new PioBus();
+  pio.register(Pio.I8042_START, Pio.I8042_LENGTH, new I8042({ lifecycle }, state.i8042));
+  pio.register(Pio.CMOS_START, Pio.CMOS_LENGTH, new Cmos({ lifecycle, clock }, state.cmos));
+  pio.register(Pio.POST_CODE, Pio.POST_CODE_LENGTH, postCode);
+  pio.register(Pio.DEBUG_CONSOLE_BOCHS, Pio.DEBUG_CONSOLE_LENGTH, debugConsole);
+  pio.register(Pio.DEBUG_CONSOLE_QEMU, Pio.DEBUG_CONSOLE_LENGTH, debugConsole);
+  if (serial) pio.register(Pio.SERIAL_COM1, Pio.SERIAL_LENGTH, serial);
+  pio.register(Pio.ACPI_SLEEP_RESET, Pio.ACPI_SLEEP_RESET_LENGTH, new AcpiSleepReset({ lifecycle }));
+  pio.register(Pio.ACPI_PM_TIMER, Pio.ACPI_PM_TIMER_LENGTH, new AcpiPmTimer({ clock }));
+  pio.register(Pio.PCI_CONFIG_ADDRESS, Pio.PCI_CONFIG_LENGTH, new PciNoDevices({}, state.pci));
+
+  const mmio = new MmioBus();
+  mmio.register(Mmio.GED_BASE, Mmio.GED_LENGTH, ged);
+
+  return { pio, mmio, serial, ged, postCode };
+}

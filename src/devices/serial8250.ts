@@ -1,0 +1,397 @@
+// A 16550A UART, as on a PC's COM1 (8 byte registers; DLAB in LCR switches offsets 0/1 to the divisor).
+//
+// Transmission is instant: a byte written to THR goes to the ByteSink at once, so THR and the shift
+// register are always empty (LSR THRE|TEMT) and a THRE interrupt is pending again after every write.
+// Reception goes through a 16-byte FIFO (1 byte in 16450 mode) filled by `receive()` on the host side.
+//
+// What Linux's 8250 driver checks, and so what this model must get right:
+// - autoconfig: IER keeps exactly its low 4 bits (IER test, and the XScale UUE-bit test must fail);
+//   loopback with MCR = LOOP|OUT2|RTS reads MSR[7:4] = 0x90; after FCR = 1, IIR[7:6] = 11 (16550A);
+//   with DLAB or LCR = 0xbf, offset 2 still reads IIR, which is non-zero, so no EFR is found; IIR
+//   bit 5 stays clear (not a 16750); the FIFO test in loopback overruns after 16 bytes.
+// - startup THRE test: enabling THRI with THR empty raises a THRE interrupt, reading IIR clears it,
+//   and disabling then re-enabling THRI raises it again.
+// - Interrupts reach the PIC only while MCR OUT2 is set, as on PC boards; Linux sets OUT2 once it owns
+//   the IRQ, so nothing fires at the irqchip before the driver is ready. Loopback does not gate it.
+// Interrupt priority (IIR): line status > received data (or character timeout) > THR empty > modem status.
+// Received data below the FIFO trigger level reports the character-timeout ID at once rather than after
+// four character times: host input comes in bursts and waiting would only add latency.
+//
+// All registers live in a SharedState so every vCPU worker and the main thread see one UART.
+import type { ByteSink, IrqLine } from './device.js';
+import { ByteRegisterDevice } from './byte-registers.js';
+import { asSharedState, deviceWords } from './device-state.js';
+import { SharedState } from './shared-state.js';
+
+/** Register offsets from the UART's base port. */
+export const UartRegister = {
+  RBR: 0, THR: 0, DLL: 0,
+  IER: 1, DLM: 1,
+  IIR: 2, FCR: 2,
+  LCR: 3, MCR: 4, LSR: 5, MSR: 6, SCR: 7,
+} as const;
+
+const IER_RDI = 0x01;
+const IER_THRI = 0x02;
+const IER_RLSI = 0x04;
+const IER_MSI = 0x08;
+const IER_VALID = 0x0f;
+
+const IIR_NO_INT = 0x01;
+const IIR_MSI = 0x00;
+const IIR_THRI = 0x02;
+const IIR_RDI = 0x04;
+const IIR_RLSI = 0x06;
+const IIR_RX_TIMEOUT = 0x0c;
+const IIR_FIFO_ENABLED = 0xc0;
+
+const FCR_ENABLE = 0x01;
+const FCR_CLEAR_RX = 0x02;
+const FCR_DMA = 0x08;
+const FCR_TRIGGER = 0xc0;
+const TRIGGER_LEVELS = [1, 4, 8, 14];
+
+const LCR_DLAB = 0x80;
+
+const MCR_DTR = 0x01;
+const MCR_RTS = 0x02;
+const MCR_OUT1 = 0x04;
+const MCR_OUT2 = 0x08;
+const MCR_LOOP = 0x10;
+const MCR_VALID = 0x1f;
+
+const LSR_DR = 0x01;
+const LSR_OE = 0x02;
+const LSR_ERRORS = 0x1e; // OE, PE, FE, BI: sticky until LSR is read
+const LSR_THRE = 0x20;
+const LSR_TEMT = 0x40;
+
+const MSR_DCTS = 0x01;
+const MSR_DDSR = 0x02;
+const MSR_TERI = 0x04;
+const MSR_DDCD = 0x08;
+const MSR_DELTAS = 0x0f;
+const MSR_CTS = 0x10;
+const MSR_DSR = 0x20;
+const MSR_RI = 0x40;
+const MSR_DCD = 0x80;
+/** Lines seen from the host side: carrier, DSR and CTS up, so getty and Linux's CLOCAL-less opens proceed. */
+const EXTERNAL_LINES = MSR_DCD | MSR_DSR | MSR_CTS;
+
+const FIFO_SIZE = 16;
+
+// Shared words (0 is the lock).
+const W_IER = 1;
+const W_LCR = 2;
+const W_MCR = 3;
+const W_LSR_ERRORS = 4;
+const W_MSR = 5;
+const W_SCR = 6;
+const W_DLL = 7;
+const W_DLM = 8;
+const W_FCR = 9;
+const W_THRE_PENDING = 10;
+const W_RX_HEAD = 11;
+const W_RX_COUNT = 12;
+const W_IRQ_LEVEL = 13;
+/** bumped (and notified) whenever room may have appeared in the receive FIFO */
+const W_RX_SPACE_SEQ = 14;
+const W_RX_FIFO = 15;
+const OWN_WORDS = W_RX_FIFO + FIFO_SIZE - 1;
+
+/** Lines the UART sees on its modem inputs: its own outputs in loopback, the host's otherwise. */
+function modemInputs(mcr: number): number {
+  if ((mcr & MCR_LOOP) === 0) return EXTERNAL_LINES;
+  return ((mcr & MCR_DTR) !== 0 ? MSR_DSR : 0)
+    | ((mcr & MCR_RTS) !== 0 ? MSR_CTS : 0)
+    | ((mcr & MCR_OUT1) !== 0 ? MSR_RI : 0)
+    | ((mcr & MCR_OUT2) !== 0 ? MSR_DCD : 0);
+}
+
+type WaitResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+type AtomicsWithWaitAsync = { waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitResult };
+
+export interface Serial8250Deps {
+  /** the UART's interrupt output (IRQ 4 for COM1), driven only on level changes */
+  irq: IrqLine;
+  /** where transmitted bytes go; must not block */
+  output: ByteSink;
+  name?: string;
+}
+
+export class Serial8250 extends ByteRegisterDevice {
+  /** Device words in the shared state (besides the lock). */
+  static readonly stateWords = OWN_WORDS;
+  static readonly fifoSize = FIFO_SIZE;
+
+  /** A UART in its power-on state: 9600 baud divisor, FIFO off, no interrupts enabled. */
+  static createState(): SharedState {
+    const state = SharedState.create(OWN_WORDS);
+    state.words[W_DLL] = 12; // 115200 / 12 = 9600 baud
+    state.words[W_MSR] = EXTERNAL_LINES;
+    return state;
+  }
+
+  override readonly name: string;
+  readonly state: SharedState;
+  private readonly words: Int32Array;
+  private readonly irq: IrqLine;
+  private readonly output: ByteSink;
+
+  constructor(deps: Serial8250Deps, state: SharedState | SharedArrayBuffer = Serial8250.createState()) {
+    super();
+    this.name = deps.name ?? 'serial8250';
+    this.state = asSharedState(state);
+    this.words = deviceWords(this.state, OWN_WORDS, this.name);
+    this.irq = deps.irq;
+    this.output = deps.output;
+  }
+
+  /**
+   * Host → guest: queues as many bytes as the receive FIFO has room for and returns that count (0 in
+   * loopback mode, where the UART is cut off from the line). Raises the data interrupt if enabled.
+   */
+  receive(bytes: Uint8Array): number {
+    const w = this.words;
+    let accepted = 0;
+    this.state.lock();
+    try {
+      if ((w[W_MCR] & MCR_LOOP) === 0) {
+        while (accepted < bytes.length && this.pushRx(bytes[accepted])) accepted++;
+        if (accepted > 0) this.updateIrq();
+      }
+    } finally {
+      this.state.unlock();
+    }
+    return accepted;
+  }
+
+  /** How many bytes `receive()` would accept now. */
+  get rxSpace(): number {
+    const w = this.words;
+    this.state.lock();
+    const space = (w[W_MCR] & MCR_LOOP) !== 0 ? 0 : this.rxCapacity() - w[W_RX_COUNT];
+    this.state.unlock();
+    return space;
+  }
+
+  /**
+   * Resolves when the guest may have made room in the receive FIFO (it read a byte, cleared the FIFO,
+   * or left loopback), at once if there is room now; resolves false on timeout. Never blocks: for the
+   * main thread feeding host input.
+   */
+  waitForRxSpace(timeoutMs = Infinity): Promise<boolean> {
+    const seq = Atomics.load(this.words, W_RX_SPACE_SEQ);
+    if (this.rxSpace > 0) return Promise.resolve(true);
+    const result = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(this.words, W_RX_SPACE_SEQ, seq, timeoutMs);
+    if (!result.async) return Promise.resolve(result.value !== 'timed-out');
+    return result.value.then((outcome) => outcome !== 'timed-out');
+  }
+
+  protected readByte(offset: number): number {
+    const w = this.words;
+    let value: number;
+    this.state.lock();
+    try {
+      switch (offset) {
+        case 0:
+          value = (w[W_LCR] & LCR_DLAB) !== 0 ? w[W_DLL] : this.popRx();
+          break;
+        case 1:
+          value = (w[W_LCR] & LCR_DLAB) !== 0 ? w[W_DLM] : w[W_IER];
+          break;
+        case 2:
+          value = this.readIir();
+          break;
+        case 3:
+          value = w[W_LCR];
+          break;
+        case 4:
+          value = w[W_MCR];
+          break;
+        case 5:
+          value = this.readLsr();
+          break;
+        case 6:
+          value = w[W_MSR];
+          w[W_MSR] = value & ~MSR_DELTAS;
+          break;
+        case 7:
+          value = w[W_SCR];
+          break;
+        default:
+          value = 0xff;
+      }
+      this.updateIrq();
+    } finally {
+      this.state.unlock();
+    }
+    return value;
+  }
+
+  protected writeByte(offset: number, value: number): void {
+    const w = this.words;
+    let transmit = -1;
+    this.state.lock();
+    try {
+      switch (offset) {
+        case 0:
+          if ((w[W_LCR] & LCR_DLAB) !== 0) {
+            w[W_DLL] = value;
+          } else {
+            if ((w[W_MCR] & MCR_LOOP) !== 0) this.loopBack(value);
+            else transmit = value;
+            w[W_THRE_PENDING] = 1; // sent at once: THR is empty again
+          }
+          break;
+        case 1:
+          if ((w[W_LCR] & LCR_DLAB) !== 0) w[W_DLM] = value;
+          else this.writeIer(value);
+          break;
+        case 2:
+          this.writeFcr(value);
+          break;
+        case 3:
+          w[W_LCR] = value;
+          break;
+        case 4:
+          this.writeMcr(value);
+          break;
+        case 7:
+          w[W_SCR] = value;
+          break;
+        default:
+          break; // LSR and MSR are read-only
+      }
+      this.updateIrq();
+    } finally {
+      this.state.unlock();
+    }
+    // outside the lock: a sink may feed bytes back through receive()
+    if (transmit >= 0) this.output.write(transmit);
+  }
+
+  // --- everything below runs with the lock held ---
+
+  private rxCapacity(): number {
+    return (this.words[W_FCR] & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1;
+  }
+
+  private pushRx(byte: number): boolean {
+    const w = this.words;
+    const count = w[W_RX_COUNT];
+    if (count >= this.rxCapacity()) return false;
+    w[W_RX_FIFO + ((w[W_RX_HEAD] + count) & (FIFO_SIZE - 1))] = byte;
+    w[W_RX_COUNT] = count + 1;
+    return true;
+  }
+
+  private popRx(): number {
+    const w = this.words;
+    const count = w[W_RX_COUNT];
+    if (count === 0) return 0;
+    const head = w[W_RX_HEAD];
+    const byte = w[W_RX_FIFO + head];
+    w[W_RX_HEAD] = (head + 1) & (FIFO_SIZE - 1);
+    w[W_RX_COUNT] = count - 1;
+    this.signalRxSpace();
+    return byte;
+  }
+
+  private clearRx(): void {
+    this.words[W_RX_HEAD] = 0;
+    this.words[W_RX_COUNT] = 0;
+    this.signalRxSpace();
+  }
+
+  private signalRxSpace(): void {
+    Atomics.add(this.words, W_RX_SPACE_SEQ, 1);
+    Atomics.notify(this.words, W_RX_SPACE_SEQ);
+  }
+
+  /** TX looped to RX. A full receiver overruns: in FIFO mode the new byte is lost, in 16450 mode it replaces the unread one. */
+  private loopBack(byte: number): void {
+    if (this.pushRx(byte)) return;
+    const w = this.words;
+    w[W_LSR_ERRORS] |= LSR_OE;
+    if ((w[W_FCR] & FCR_ENABLE) === 0) w[W_RX_FIFO + w[W_RX_HEAD]] = byte;
+  }
+
+  private writeIer(value: number): void {
+    const w = this.words;
+    const ier = value & IER_VALID;
+    // THR is always empty, so turning THRI on raises the THRE interrupt at once (Linux's THRE test).
+    if ((ier & IER_THRI) !== 0 && (w[W_IER] & IER_THRI) === 0) w[W_THRE_PENDING] = 1;
+    w[W_IER] = ier;
+  }
+
+  private writeFcr(value: number): void {
+    const w = this.words;
+    const enable = value & FCR_ENABLE;
+    // switching between 16450 and FIFO mode empties the FIFOs
+    if (enable !== (w[W_FCR] & FCR_ENABLE)) this.clearRx();
+    if (enable === 0) {
+      w[W_FCR] = 0; // the other FCR bits only take while FIFOs are enabled
+      return;
+    }
+    if ((value & FCR_CLEAR_RX) !== 0) this.clearRx();
+    w[W_FCR] = value & (FCR_ENABLE | FCR_DMA | FCR_TRIGGER);
+  }
+
+  private writeMcr(value: number): void {
+    const w = this.words;
+    const mcr = value & MCR_VALID;
+    const leavingLoopback = (w[W_MCR] & MCR_LOOP) !== 0 && (mcr & MCR_LOOP) === 0;
+    w[W_MCR] = mcr;
+    const old = w[W_MSR];
+    const lines = modemInputs(mcr);
+    const changed = (old ^ lines) & ~MSR_DELTAS;
+    let deltas = old & MSR_DELTAS;
+    if ((changed & MSR_CTS) !== 0) deltas |= MSR_DCTS;
+    if ((changed & MSR_DSR) !== 0) deltas |= MSR_DDSR;
+    if ((changed & MSR_DCD) !== 0) deltas |= MSR_DDCD;
+    if ((old & MSR_RI) !== 0 && (lines & MSR_RI) === 0) deltas |= MSR_TERI; // trailing edge only
+    w[W_MSR] = lines | deltas;
+    if (leavingLoopback) this.signalRxSpace();
+  }
+
+  private readIir(): number {
+    const w = this.words;
+    const id = this.pendingInterrupt();
+    if (id === IIR_THRI) w[W_THRE_PENDING] = 0; // reading IIR acknowledges THRE (only when it is the one shown)
+    return id | ((w[W_FCR] & FCR_ENABLE) !== 0 ? IIR_FIFO_ENABLED : 0);
+  }
+
+  private readLsr(): number {
+    const w = this.words;
+    let lsr = LSR_THRE | LSR_TEMT | w[W_LSR_ERRORS];
+    if (w[W_RX_COUNT] > 0) lsr |= LSR_DR;
+    w[W_LSR_ERRORS] = 0;
+    return lsr;
+  }
+
+  /** The highest-priority enabled interrupt, as an IIR interrupt ID. */
+  private pendingInterrupt(): number {
+    const w = this.words;
+    const ier = w[W_IER];
+    if ((ier & IER_RLSI) !== 0 && (w[W_LSR_ERRORS] & LSR_ERRORS) !== 0) return IIR_RLSI;
+    const count = w[W_RX_COUNT];
+    if ((ier & IER_RDI) !== 0 && count > 0) {
+      const fcr = w[W_FCR];
+      return (fcr & FCR_ENABLE) !== 0 && count < TRIGGER_LEVELS[fcr >>> 6] ? IIR_RX_TIMEOUT : IIR_RDI;
+    }
+    if ((ier & IER_THRI) !== 0 && w[W_THRE_PENDING] !== 0) return IIR_THRI;
+    if ((ier & IER_MSI) !== 0 && (w[W_MSR] & MSR_DELTAS) !== 0) return IIR_MSI;
+    return IIR_NO_INT;
+  }
+
+  /** Drives the IRQ line on level changes only; inside the lock so two threads cannot reorder set() calls. */
+  private updateIrq(): void {
+    const w = this.words;
+    const level = (w[W_MCR] & MCR_OUT2) !== 0 && this.pendingInterrupt() !== IIR_NO_INT ? 1 : 0;
+    if (level !== w[W_IRQ_LEVEL]) {
+      w[W_IRQ_LEVEL] = level;
+      this.irq.set(level === 1);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// Loads the native addon (built by node-gyp into build/Release) and types it. Every thread that loads
+// this module gets its own instance of the addon; the objects it makes belong to that thread.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeKvm {
+  apiVersion(): number;
+  checkExtension(cap: number): number;
+  vcpuMmapSize(): number;
+  /** 10 words per kvm_cpuid_entry2: function, index, flags, eax, ebx, ecx, edx, padding×3 */
+  supportedCpuid(): Uint32Array;
+  msrIndexList(): Uint32Array;
+  close(): void;
+}
+
+export interface NativeVm {
+  readonly fd: number;
+  checkExtension(cap: number): number;
+  setTssAddr(addr: number): void;
+  setIdentityMapAddr(addr: number): void;
+  createIrqchip(): void;
+  createPit2(): void;
+  irqLine(irq: number, level: boolean): void;
+  setMemoryRegion(slot: number, guestPhysAddr: number, memory: NativeGuestMemory, offset?: number, size?: number, flags?: number): void;
+  close(): void;
+}
+
+export interface NativeGuestMemory {
+  readonly buffer: ArrayBuffer;
+  readonly fd: number;
+  readonly size: number;
+  close(): void;
+}
+
+export interface NativeVcpu {
+  /** Enters the guest; returns the KVM exit reason (KVM_EXIT_INTR when kicked). Details in `record`. */
+  run(): number;
+  getRegs(out: Uint8Array): void;
+  setRegs(regs: Uint8Array): void;
+  getSregs(out: Uint8Array): void;
+  setSregs(sregs: Uint8Array): void;
+  getFpu(out: Uint8Array): void;
+  setFpu(fpu: Uint8Array): void;
+  getVcpuEvents(out: Uint8Array): void;
+  setVcpuEvents(events: Uint8Array): void;
+  getLapic(out: Uint8Array): void;
+  setLapic(lapic: Uint8Array): void;
+  getMpState(): number;
+  setMpState(state: number): void;
+  setCpuid(entries: Uint32Array): void;
+  getMsrs(indices: Uint32Array, values: BigUint64Array): number;
+  setMsrs(indices: Uint32Array, values: BigUint64Array): number;
+  close(): void;
+  readonly handle: number;
+  readonly fd: number;
+  readonly record: ArrayBuffer;
+}
+
+export interface NativeLayout {
+  sizes: Record<'kvm_regs' | 'kvm_sregs' | 'kvm_fpu' | 'kvm_vcpu_events' | 'kvm_lapic_state' | 'kvm_cpuid_entry2', number>;
+  exitRecord: Record<'size' | 'reason' | 'accessSize' | 'isWrite' | 'count' | 'address' | 'aux' | 'ndata' | 'flags' | 'extra' | 'data', number>;
+  kickSignal: number;
+}
+
+export interface NativeAddon {
+  Kvm: new (path?: string) => NativeKvm;
+  Vm: new (kvm: NativeKvm) => NativeVm;
+  Vcpu: new (vmFd: number, id: number, mmapSize: number) => NativeVcpu;
+  GuestMemory: new (size: number, fd?: number) => NativeGuestMemory;
+  /** Kicks the vCPU with this handle out of KVM_RUN from any thread; false if it no longer exists. */
+  kickVcpu(handle: number): boolean;
+  irqLine(vmFd: number, irq: number, level: boolean): void;
+  layout: NativeLayout;
+}
+
+function findAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'build', 'Release', 'nodevmm_kvm.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('nodevmm native addon not built: run `npm run build:native`');
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  addon ??= createRequire(import.meta.url)(findAddon()) as NativeAddon;
+  return addon;
+}

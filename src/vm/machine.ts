@@ -1,0 +1,108 @@
+// One build of the VM: a KVM VM with its RAM, irqchip, devices and payload, run by the vCPU pool.
+// A reset throws the build away and makes a new one (fresh RAM, payload loaded again); the pool's
+// worker threads are reused.
+import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '../kvm/native.js';
+import { GuestRam } from '../boot/guest-ram.js';
+import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
+import { COUNTER_SLOTS, type VcpuSpec } from '../actors/vcpu-spec.js';
+import type { VcpuPool } from '../actors/vcpu-pool.js';
+import { cpuidForVcpu } from './cpuid.js';
+import { loadPayload, type PayloadConfig } from './load-payload.js';
+import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
+import type { PlatformQuirks } from './quirks.js';
+
+// Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
+// the 4 GiB boundary where no RAM or device lives.
+const KVM_IDENTITY_MAP_ADDRESS = 0xfffb_c000;
+const KVM_TSS_ADDRESS = 0xfffb_d000;
+
+export interface MachineConfig {
+  vcpus: number;
+  memoryBytes: number;
+  payload: PayloadConfig;
+  serial: boolean;
+}
+
+export interface MachineContext {
+  kvm: NativeKvm;
+  generation: number;
+  quirks: PlatformQuirks | null;
+  host: PlatformHostSide;
+}
+
+export class Machine {
+  private constructor(
+    readonly generation: number,
+    readonly config: MachineConfig,
+    private readonly vm: NativeVm,
+    private readonly memory: NativeGuestMemory,
+    readonly regions: RamRegion[],
+    readonly platform: Platform,
+    readonly specs: VcpuSpec[],
+    readonly counters: SharedArrayBuffer,
+  ) {}
+
+  /** Builds the VM and loads the payload; nothing runs yet. Cleans up after itself if it fails. */
+  static async build(config: MachineConfig, context: MachineContext, pool: VcpuPool): Promise<Machine> {
+    const addon = native();
+    const vm = new addon.Vm(context.kvm);
+    let memory: NativeGuestMemory | undefined;
+    try {
+      vm.setTssAddr(KVM_TSS_ADDRESS);
+      vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDRESS);
+      vm.createIrqchip();
+      vm.createPit2();
+
+      const regions = ramRegions(config.memoryBytes);
+      memory = new addon.GuestMemory(config.memoryBytes);
+      regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
+      const ram = new GuestRam(memory.buffer, regions);
+
+      const { boot } = await loadPayload(config.payload, ram, regions);
+
+      const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
+      const platform = buildPlatform(shared, {
+        irq: (line) => ({ set: (level) => vm.irqLine(line, level) }),
+        // Only vCPU workers see guest writes; the main thread's copy never raises lifecycle requests.
+        lifecycle: { guestExit: () => {}, reset: () => {} },
+      });
+
+      const supported = context.kvm.supportedCpuid();
+      const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);
+      const mmapSize = context.kvm.vcpuMmapSize();
+      const specs: VcpuSpec[] = [];
+      for (let id = 0; id < config.vcpus; id++) {
+        specs.push({
+          generation: context.generation,
+          vcpuId: id,
+          vcpuCount: config.vcpus,
+          vmFd: vm.fd,
+          kvmRunMmapSize: mmapSize,
+          memory: { fd: memory.fd, size: memory.size },
+          platform: shared,
+          control: pool.control,
+          counters,
+          cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus }),
+          boot: id === 0 ? boot : null,
+          quirks: { completeInstructions: context.quirks?.completeInstructions ?? false },
+        });
+      }
+      return new Machine(context.generation, config, vm, memory, regions, platform, specs, counters);
+    } catch (error) {
+      vm.close();
+      memory?.close();
+      throw error;
+    }
+  }
+
+  /** Exit counts per vCPU, indexed by KVM exit reason. */
+  exitCounts(): Float64Array[] {
+    return this.specs.map((_, id) => new Float64Array(this.counters, id * COUNTER_SLOTS * 8, COUNTER_SLOTS));
+  }
+
+  /** Releases the VM and its RAM. The vCPUs must be detached from the pool first. */
+  destroy(): void {
+    this.vm.close();
+    this.memory.close();
+  }
+}

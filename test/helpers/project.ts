@@ -1,0 +1,136 @@
+// Paths and process helpers shared by the tests.
+import { existsSync, accessSync, constants, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'binding.gyp'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('project root not found');
+    dir = up;
+  }
+  return dir;
+}
+
+export const ROOT = findRoot();
+export const NODEVMM_BIN = join(ROOT, 'bin', 'nodevmm.js');
+
+export function guestPath(name: string): string {
+  const path = join(ROOT, 'build', 'guests', `${name}.elf`);
+  if (!existsSync(path)) throw new Error(`test guest ${path} missing: run npm run build:guests`);
+  return path;
+}
+
+/** True when this machine lets us open /dev/kvm; the KVM tests need it. */
+export function kvmAvailable(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let warned = false;
+/** Skipping is allowed only without /dev/kvm, and then it must be loud. */
+export function warnNoKvm(): void {
+  if (warned) return;
+  warned = true;
+  const bar = '!'.repeat(78);
+  process.stderr.write(`\n${bar}\n!! /dev/kvm is absent or not accessible: the tests that run real guests are SKIPPED.\n${bar}\n\n`);
+}
+
+export interface RunningVmm {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** resolves when stdout has matched `pattern` `times` times */
+  waitForOutput(pattern: string | RegExp, times?: number, timeoutMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningVmm {
+  const started = Date.now();
+  const child = spawn(process.execPath, [NODEVMM_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('latin1');
+    listeners.forEach((l) => l());
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('latin1')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForOutput(pattern, times = 1, timeoutMs = 20_000) {
+      const count = (): number => {
+        if (typeof pattern === 'string') return out.split(pattern).length - 1;
+        return (out.match(new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g')) ?? []).length;
+      };
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (count() >= times) {
+            cleanup();
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${times}× ${pattern} in stdout:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        void exited.then(() => {
+          setImmediate(() => {
+            if (count() < times) {
+              cleanup();
+              reject(new Error(`nodevmm exited before ${times}× ${pattern}; stdout:\n${out}\nstderr:\n${err}`));
+            }
+          });
+        });
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Runs nodevmm to completion (with a deadline) and returns what it printed. */
+export async function runVmm(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const vmm = startVmm(args);
+  const timer = setTimeout(() => vmm.child.kill('SIGKILL'), timeoutMs);
+  const { code, ms } = await vmm.exited;
+  clearTimeout(timer);
+  return { code, stdout: vmm.stdout(), stderr: vmm.stderr(), ms };
+}
+
+/** Parses an event-monitor file: JSON objects separated by blank lines. */
+export function readEvents(path: string): Array<{ source: string; event: string; properties: Record<string, string> | null; timestamp: { secs: number; nanos: number } }> {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split(/\n\n+/)
+    .filter((chunk) => chunk.trim() !== '')
+    .map((chunk) => JSON.parse(chunk));
+}
+
+export function eventNames(path: string): string[] {
+  return readEvents(path).map((e) => `${e.source}/${e.event}`);
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
