@@ -1,6 +1,13 @@
 import test from 'ava';
 import {
   BOOT_AREAS,
+  BOOT_PAGE_TABLES_END,
+  BOOT_PD_ADDRESS,
+  BOOT_PDPT_ADDRESS,
+  BOOT_PML4_ADDRESS,
+  BOOT_STACK_END,
+  BOOT_STACK_POINTER,
+  BOOT_STACK_START,
   CMDLINE_ADDRESS,
   GiB,
   HIGH_MEMORY_START,
@@ -90,4 +97,15 @@ test('overlaps treats ranges as half-open', (t) => {
   t.false(overlaps(0, 10, 10, 20));
   t.true(overlaps(0, 11, 10, 20));
   t.true(overlaps(12, 13, 10, 20));
+});
+
+test('the bzImage boot stack and page tables sit between the zero page and the command line', (t) => {
+  t.is(BOOT_STACK_START, ZERO_PAGE_ADDRESS + 0x1000);
+  t.true(BOOT_STACK_POINTER > BOOT_STACK_START && BOOT_STACK_POINTER < BOOT_STACK_END);
+  t.is(BOOT_PML4_ADDRESS, 0x9000);
+  t.is(BOOT_PDPT_ADDRESS, 0xa000);
+  t.is(BOOT_PD_ADDRESS, 0xb000);
+  t.is(BOOT_PAGE_TABLES_END, 0xf000);
+  t.true(BOOT_PAGE_TABLES_END <= CMDLINE_ADDRESS);
+  for (const name of ['boot stack', 'boot page tables']) t.true(BOOT_AREAS.some((area) => area.name === name), name);
 });
