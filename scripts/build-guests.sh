@@ -23,3 +23,11 @@ build cmos-reset   'mov $0x8f, %al; out %al, $0x70; xor %eax, %eax; out %al, $0x
 build triple-fault 'lidt empty_idt; ud2'
 build no-ram       'mov $0xd0000000, %eax; jmp *%eax'
 build spin         '3: jmp 3b'
+# ticker prints a dot on COM1, waits a little (a countdown the CPU runs without exits), forever: a guest whose
+# output and exit counts keep moving, so tests can see a pause really stop it
+build ticker       '3: mov $0x2e, %al; mov $0x3f8, %dx; out %al, %dx; mov $20000, %ecx; 4: loop 4b; jmp 3b'
+
+# A guest of its own: int3 / int $0x80 with a valid IDT (the platform quirks' instruction completion).
+gcc -m32 -c -nostdlib -o "$out/int-completion.o" guests/int-completion.S
+ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/int-completion.elf" "$out/int-completion.o"
+rm -f "$out/int-completion.o"

@@ -13,6 +13,7 @@ import { Control } from '../actors/vcpu-loop.js';
 import { ByteRing, pumpRing } from '../actors/byte-ring.js';
 import { Machine } from '../vm/machine.js';
 import { detectPlatformQuirks, type PlatformQuirks } from '../vm/quirks.js';
+import { acquirePayloadPool } from '../vm/payload-pool.js';
 import { EventClock, type EventSource, type VmmEvent } from './events.js';
 import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 import { parseVmConfig, type VmConfig } from './config.js';
@@ -52,6 +53,8 @@ export interface VmCounters {
   vcpus: Array<Record<string, number>>;
   lifecycle: { boots: number; reboots: number; guest_shutdowns: number; api_shutdowns: number; pauses: number; resumes: number };
   serial: { dropped_bytes: number };
+  /** events the event monitor could not deliver (a reader that fell too far behind, a failed target) */
+  event_monitor: { lost_events: number; pending_events: number };
 }
 
 export const VERSION = '0.1.0';
@@ -81,6 +84,7 @@ export class Vmm {
   private readonly debugRing = ByteRing.create(1 << 12);
   private readonly pumps: Array<{ stop(): void }> = [];
   private readonly log: (message: string) => void;
+  private readonly releasePayloadPool = acquirePayloadPool();
   private kvm: NativeKvm | null = null;
   private config: VmConfig | null = null;
   private machine: Machine | null = null;
@@ -228,7 +232,12 @@ export class Vmm {
       });
       return byReason;
     });
-    return { vcpus, lifecycle: { ...this.lifecycleCounts }, serial: { dropped_bytes: this.serialRing.dropped } };
+    return {
+      vcpus,
+      lifecycle: { ...this.lifecycleCounts },
+      serial: { dropped_bytes: this.serialRing.dropped },
+      event_monitor: { lost_events: this.monitor?.lostCount ?? 0, pending_events: this.monitor?.pendingCount ?? 0 },
+    };
   }
 
   /** Shuts the VMM down (vmm.shutdown, or a signal): stops the VM, ends the threads, exits 0. */
@@ -308,6 +317,7 @@ export class Vmm {
         generation,
         quirks: this.quirks,
         host: { serialOut: this.serialRing.buffer, debugOut: this.debugRing.buffer },
+        log: this.log,
       },
       this.pool!,
     );
@@ -410,6 +420,7 @@ export class Vmm {
     }
     await this.pool?.close().catch(() => {});
     this.pool = null;
+    await this.releasePayloadPool().catch(() => {});
     this.kvm?.close();
     this.kvm = null;
     for (const pump of this.pumps) pump.stop();

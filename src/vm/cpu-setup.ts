@@ -3,10 +3,12 @@
 import type { NativeVcpu } from '../kvm/native.js';
 import { KVM_REGS_SIZE, KVM_SREGS_SIZE, decodeSregs, encodeRegs, encodeSregs, type KvmRegs, type KvmSregs } from '../kvm/structs.js';
 import { pvhCpuState } from '../boot/pvh.js';
+import { longModeCpuState } from '../boot/long-mode.js';
 
 /** How the boot vCPU enters the payload. */
 export type BootCpuState =
   | { mode: 'pvh'; entry: number; startInfoAddress: number }
+  | { mode: 'linux64'; entry: number; bootParamsAddress: number }
   | { mode: 'direct'; regs: KvmRegs; sregs: Partial<KvmSregs> };
 
 interface SetupSpec {
@@ -28,6 +30,9 @@ export function applyBootState(vcpu: NativeVcpu, boot: BootCpuState): void {
   switch (boot.mode) {
     case 'pvh':
       state = pvhCpuState(current, boot);
+      break;
+    case 'linux64':
+      state = longModeCpuState(current, boot);
       break;
     case 'direct':
       state = { regs: boot.regs, sregs: { ...current, ...boot.sregs } };

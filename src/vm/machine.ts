@@ -28,6 +28,7 @@ export interface MachineContext {
   generation: number;
   quirks: PlatformQuirks | null;
   host: PlatformHostSide;
+  log?: (message: string) => void;
 }
 
 export class Machine {
@@ -58,7 +59,11 @@ export class Machine {
       regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
       const ram = new GuestRam(memory.buffer, regions);
 
-      const { boot } = await loadPayload(config.payload, ram, regions);
+      const { boot, cmdline } = await loadPayload(config.payload, ram, regions, {
+        linuxCmdline: context.quirks?.linuxCmdline,
+        log: context.log,
+      });
+      context.log?.(`payload ${config.payload.kernel}: ${boot.mode} entry, command line "${cmdline}"`);
 
       const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
       const platform = buildPlatform(shared, {

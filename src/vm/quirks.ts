@@ -31,8 +31,9 @@ const RIP_OFFSET = 16 * 8;
 
 /**
  * Completes `int3` (CC), `int n` (CD nn) and `fwait` (9B) when KVM reports an emulation failure on
- * them: move RIP past the instruction and, for the interrupts, inject the vector as an exception, as
- * the last state change before the next KVM_RUN. The guest's own handler and iret do the rest.
+ * them: move RIP past the instruction and, for the interrupts, inject the vector (an exception below
+ * 32, else an interrupt), as the last state change before the next KVM_RUN. The guest's own handler
+ * and iret do the rest.
  */
 export function instructionCompleter(vcpu: NativeVcpu): ExitCompleter {
   const regs = new Uint8Array(KVM_REGS_SIZE);
@@ -54,10 +55,18 @@ export function instructionCompleter(vcpu: NativeVcpu): ExitCompleter {
     vcpu.setRegs(regs);
     if (vector !== null) {
       vcpu.getVcpuEvents(events);
-      events[0] = 1; // exception.injected
-      events[1] = vector; // exception.nr
-      events[2] = 0; // no error code
-      events[3] = 0; // not pending: delivered on entry
+      if (vector < 32) {
+        events[0] = 1; // exception.injected
+        events[1] = vector; // exception.nr
+        events[2] = 0; // no error code
+        events[3] = 0; // not pending: delivered on entry
+      } else {
+        // KVM takes only vectors 0–31 as exceptions; a higher `int n` goes in as an external
+        // interrupt, which delivers the same gate with RIP (already past the instruction) pushed.
+        events[8] = 1; // interrupt.injected
+        events[9] = vector; // interrupt.nr
+        events[10] = 0; // interrupt.soft
+      }
       vcpu.setVcpuEvents(events);
     }
     return true;
