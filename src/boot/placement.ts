@@ -1,6 +1,6 @@
 // Checks shared by the kernel loaders (pvh.ts, bzimage.ts) before they write anything: that what they
 // place lands in RAM clear of the boot areas, and that the memory map and RSDP address they hand over
-// make sense for this guest.
+// make sense for this guest; and where to put data placed high in RAM (the initramfs).
 import { E820Type, type E820Entry } from './e820.js';
 import type { GuestRam } from './guest-ram.js';
 import { alignDown, alignUp, BOOT_AREAS, hex, overlaps, PAGE_SIZE } from './memory-layout.js';

@@ -3,6 +3,7 @@
 import { Vmm, VERSION } from '../api/vmm.js';
 import { VmmError, errorChain } from '../api/errors.js';
 import { eventName } from '../api/events.js';
+import { ApiServer } from '../api/http-server.js';
 import { UsageError, USAGE, parseArgs, type CliOptions } from './args.js';
 
 export const ExitStatus = { OK: 0, FATAL: 1, USAGE: 2 } as const;
@@ -13,9 +14,20 @@ export interface CliIo {
 }
 
 /** Starts extra services over a running VMM (the REST API); returns a closer. */
-export type ServiceStarter = (vmm: Vmm, options: CliOptions) => Promise<() => Promise<void>>;
+export type ServiceStarter = (vmm: Vmm, options: CliOptions, log: (message: string) => void) => Promise<() => Promise<void>>;
 
-export async function main(argv: readonly string[], io: CliIo = process, services: ServiceStarter[] = []): Promise<number> {
+/** The REST API on --api-socket; nothing without the flag. */
+export const restApiService: ServiceStarter = async (vmm, options, log) => {
+  if (!options.apiSocket) return async () => {};
+  const server = await ApiServer.start(vmm, options.apiSocket, { log });
+  return () => server.close();
+};
+
+export async function main(
+  argv: readonly string[],
+  io: CliIo = process,
+  services: ServiceStarter[] = [restApiService],
+): Promise<number> {
   let options: CliOptions;
   try {
     options = parseArgs(argv);
@@ -59,7 +71,7 @@ export async function main(argv: readonly string[], io: CliIo = process, service
 
   const closers: Array<() => Promise<void>> = [];
   try {
-    for (const start of services) closers.push(await start(vmm, options));
+    for (const start of services) closers.push(await start(vmm, options, log));
     if (options.kernel) {
       await vmm.createVm({
         cpus: { boot_vcpus: options.cpus },

@@ -10,6 +10,7 @@ import { cpuidForVcpu } from './cpuid.js';
 import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
+import { buildAcpiTables } from '../acpi/tables.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
 // the 4 GiB boundary where no RAM or device lives.
@@ -59,7 +60,10 @@ export class Machine {
       regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
       const ram = new GuestRam(memory.buffer, regions);
 
+      // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
+      const acpi = buildAcpiTables(ram, { vcpus: config.vcpus, serial: config.serial, timerGsi: 0 });
       const { boot, cmdline } = await loadPayload(config.payload, ram, regions, {
+        rsdpAddress: acpi.rsdpAddress,
         linuxCmdline: context.quirks?.linuxCmdline,
         log: context.log,
       });

@@ -53,5 +53,5 @@ test('a Debian kernel from .cache parses and loads as a bzImage', (t) => {
   t.is(ram.readU16(0x7000 + 0x1fe), 0xaa55);
   t.is(ram.readU32(0x7000 + 0x202), 0x53726448); // "HdrS"
   t.is(ram.readU32(0x7000 + 0x228), 0x20000);
-  t.is(ram.readU32(0x7000 + 0x218), boot.initramfsAddress);
+  t.is(ram.readU32(0x7000 + 0x218), boot.initramfsAddress!);
 });

@@ -1,0 +1,100 @@
+// Worker thread for the inside profile: attaches one vCPU exactly as src/actors/vcpu-worker.ts does
+// (same setup, same platform, same loop), then runs the guest in one of these ways and posts timings:
+//   addon  - a bare JS loop around vcpu.run(): the cost of the addon call and the JS loop alone
+//   loop   - nodevmm's runVcpu with the real device buses: what a nodevmm worker does
+//   timed  - runVcpu over a TimedVcpu: per-reason time split between KVM and the loop's own work
+//   timed-64 - the same, timing one exit in 64 (what an always-available profile switch would cost)
+//   napi-fn-copy, napi-fn, v8-fn - the bare loop through other bindings, to price proposed addon
+//            changes (benchmarks/experiments/call-cost/loops.ts)
+import { readFileSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { native } from '../../src/kvm/native.js';
+import { KvmExit } from '../../src/kvm/constants.js';
+import { buildPlatform } from '../../src/vm/platform.js';
+import { applyBootState, setupVcpu } from '../../src/vm/cpu-setup.js';
+import { ExitRecordView, runVcpu, type LoopContext, type PendingStop } from '../../src/actors/vcpu-loop.js';
+import { COUNTER_SLOTS, type VcpuSpec } from '../../src/actors/vcpu-spec.js';
+import { TimedVcpu, clockReadNs, type ReasonTimes } from './timed-vcpu.js';
+import { runExperimentLoop, type ExperimentMode } from '../experiments/call-cost/loops.js';
+
+export type ProfileMode = 'addon' | 'loop' | 'timed' | 'timed-64' | ExperimentMode;
+
+export interface ProfileResult {
+  mode: ProfileMode;
+  /** first run() to the S5 exit, ns */
+  loopNs: number;
+  /** this thread's CPU time over the same span, ns */
+  loopCpuNs: number;
+  stop: string;
+  byReason?: Record<number, ReasonTimes>;
+  clockReadNs?: number;
+}
+
+const ACPI_SLEEP_PORT = 0x600;
+const { spec, mode } = workerData as { spec: VcpuSpec; mode: ProfileMode };
+
+const addon = native();
+const memory = new addon.GuestMemory(spec.memory.size, spec.memory.fd);
+const vcpu = new addon.Vcpu(spec.vmFd, spec.vcpuId, spec.kvmRunMmapSize);
+setupVcpu(vcpu, spec);
+if (spec.boot) applyBootState(vcpu, spec.boot);
+const pending: PendingStop = { stop: null };
+const platform = buildPlatform(spec.platform, {
+  irq: (line) => ({ set: (level) => addon.irqLine(spec.vmFd, line, level) }),
+  lifecycle: {
+    guestExit: (reason) => (pending.stop ??= { kind: 'guest-exit', reason }),
+    reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
+  },
+});
+const record = new ExitRecordView(vcpu.record);
+const context: LoopContext = {
+  pio: platform.pio,
+  mmio: platform.mmio,
+  control: new Int32Array(spec.control),
+  controlIndex: spec.vcpuId,
+  counters: new Float64Array(spec.counters, spec.vcpuId * COUNTER_SLOTS * 8, COUNTER_SLOTS),
+  pending,
+  vcpuId: spec.vcpuId,
+};
+
+/** The least JS can do per exit: call run(), look for the S5 write. */
+function bareLoop(): string {
+  const words = record.words;
+  for (;;) {
+    const reason = vcpu.run();
+    if (reason === KvmExit.IO && words[4] === ACPI_SLEEP_PORT && words[2] !== 0) return 'guest-exit';
+    if (reason !== KvmExit.IO && reason !== KvmExit.MMIO && reason !== KvmExit.HLT) return `exit ${reason}`;
+  }
+}
+
+function runMode(): string {
+  switch (mode) {
+    case 'addon':
+      return bareLoop();
+    case 'napi-fn-copy':
+    case 'napi-fn':
+    case 'v8-fn':
+      return runExperimentLoop(mode, vcpu.fd, spec.kvmRunMmapSize);
+    default:
+      return runVcpu(timed ?? vcpu, record, context).kind;
+  }
+}
+
+/** CPU time of this thread, ns: the first field of its schedstat (Node has no thread CPU clock). */
+const threadCpuNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+
+const timed = mode === 'timed' ? new TimedVcpu(vcpu) : mode === 'timed-64' ? new TimedVcpu(vcpu, 64) : null;
+const startCpu = threadCpuNs();
+const start = process.hrtime.bigint();
+const stop = runMode();
+const loopNs = Number(process.hrtime.bigint() - start);
+const loopCpuNs = threadCpuNs() - startCpu;
+vcpu.close();
+memory.close();
+
+const result: ProfileResult = { mode, loopNs, loopCpuNs, stop };
+if (timed) {
+  result.byReason = timed.byReason();
+  result.clockReadNs = clockReadNs();
+}
+parentPort!.postMessage(result);

@@ -1,0 +1,100 @@
+// The REST endpoints nodevmm serves under /api/v1: Cloud Hypervisor's names, methods and bodies, each a
+// thin call into the embedding API (Vmm), which owns the state machine of LIFECYCLE.md §2.
+import { VERSION, type Vmm, type VmCounters } from './vmm.js';
+import { RestError } from './rest-status.js';
+
+export const API_BASE = '/api/v1/';
+
+export type Reply = { status: 200; body: unknown } | { status: 204 };
+
+export interface Endpoint {
+  method: 'GET' | 'PUT';
+  /** 'json': the request must carry a JSON body; 'none': a body, if any, is read and ignored */
+  body: 'json' | 'none';
+  handle(vmm: Vmm, body: unknown): Promise<Reply> | Reply;
+  /** runs once the reply has been flushed to the client (vmm.shutdown ends the process only then) */
+  afterReply?(vmm: Vmm): void;
+}
+
+/** CH's VmmPingResponse. */
+export interface VmmPingResponse {
+  build_version: string;
+  version: string;
+  pid: number;
+  features: string[];
+}
+
+/** CH's VmCounters shape: counter groups, each a map of integer counters. */
+export type RestVmCounters = Record<string, Record<string, number>>;
+
+const NO_CONTENT: Reply = { status: 204 };
+const done = async (request: Promise<void>): Promise<Reply> => {
+  await request;
+  return NO_CONTENT;
+};
+
+export function pingResponse(): VmmPingResponse {
+  return {
+    build_version: `nodevmm-${VERSION} (node ${process.version})`,
+    version: VERSION,
+    pid: process.pid,
+    features: ['kvm', 'pvh', 'bzimage'],
+  };
+}
+
+/** The embedding API's counters in CH's VmCounters shape: one group per vCPU ("vcpu0"…), then the rest. */
+export function restCounters(counters: VmCounters): RestVmCounters {
+  const groups: RestVmCounters = {};
+  counters.vcpus.forEach((byReason, id) => (groups[`vcpu${id}`] = { ...byReason }));
+  for (const [name, group] of Object.entries(counters)) {
+    if (name !== 'vcpus') groups[name] = { ...(group as Record<string, number>) };
+  }
+  return groups;
+}
+
+export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
+  'vmm.ping': { method: 'GET', body: 'none', handle: () => ({ status: 200, body: pingResponse() }) },
+  'vmm.shutdown': {
+    method: 'PUT',
+    body: 'none',
+    handle: () => NO_CONTENT,
+    afterReply: (vmm) => void vmm.shutdown('api'),
+  },
+  'vm.create': { method: 'PUT', body: 'json', handle: (vmm, config) => done(vmm.createVm(config)) },
+  'vm.boot': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.boot()) },
+  'vm.shutdown': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.shutdownVm()) },
+  'vm.reboot': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.reboot()) },
+  'vm.pause': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.pause()) },
+  'vm.resume': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.resume()) },
+  'vm.delete': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.deleteVm()) },
+  'vm.power-button': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.powerButton()) },
+  'vm.info': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: vmm.info() }) },
+  'vm.counters': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restCounters(vmm.counters()) }) },
+};
+
+// Cloud Hypervisor endpoints nodevmm does not serve yet: a 404 that says so, rather than "unknown".
+const NOT_YET = new Set([
+  'vm.snapshot', 'vm.restore', 'vm.send-migration', 'vm.receive-migration', 'vm.coredump', 'vm.resize',
+  'vm.resize-disk', 'vm.resize-zone', 'vm.add-device', 'vm.remove-device', 'vm.add-disk', 'vm.add-fs',
+  'vm.add-net', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-vsock', 'vm.add-user-device',
+  'vm.add-generic-vhost-user', 'vm.nmi', 'vm.debug', 'vmm.nmi',
+]);
+
+/**
+ * The endpoint a request targets: 404 for a path nodevmm does not serve, 405 (with Allow) for a
+ * method the endpoint does not take. HEAD is served wherever GET is.
+ */
+export function route(method: string, pathname: string): { name: string; endpoint: Endpoint } {
+  if (!pathname.startsWith(API_BASE)) throw new RestError(404, `unknown path ${pathname}: the API lives under ${API_BASE}`);
+  const name = pathname.slice(API_BASE.length);
+  const endpoint = Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
+  if (!endpoint) {
+    if (NOT_YET.has(name)) throw new RestError(404, `${name} is not supported by nodevmm yet`);
+    throw new RestError(404, `unknown API endpoint ${pathname}`);
+  }
+  const allowed = endpoint.method === 'GET' ? ['GET', 'HEAD'] : [endpoint.method];
+  if (!allowed.includes(method)) {
+    throw new RestError(405, `${name} takes ${allowed.join(' or ')}, not ${method}`, { Allow: allowed.join(', ') });
+  }
+  return { name, endpoint };
+}

@@ -1,0 +1,110 @@
+// Debian's cloud kernel under nodevmm, on real KVM: what the kernel reports about the platform we built
+// (e820, ACPI tables, CPUs from the MADT), /init's marker, and Linux's own poweroff and reboot taking
+// the guest-exit and reset paths of LIFECYCLE.md §1. Slow here (guest kernel code is emulated on
+// kvm_pvm), so this file runs with `npm run test:linux`, not `npm test`.
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventNames, readEvents, startVmm, waitFor, type RunningVmm } from '../helpers/project.js';
+import { kvmAvailable, warnNoKvm, ROOT } from '../helpers/project.js';
+import { ramRegions } from '../../src/boot/memory-layout.js';
+import { e820FromRegions, E820Type } from '../../src/boot/e820.js';
+
+const MEMORY = 256 << 20;
+const CPUS = 2;
+const BOOT_MINUTES = 15;
+
+function guestArtifacts(): { bzImage: string; initramfs: string } | null {
+  const env = join(ROOT, '.cache', 'linux', 'current.env');
+  if (!existsSync(env)) return null;
+  const vars = Object.fromEntries(
+    readFileSync(env, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('='))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  return existsSync(vars.KERNEL_BZIMAGE) && existsSync(vars.INITRAMFS) ? { bzImage: vars.KERNEL_BZIMAGE, initramfs: vars.INITRAMFS } : null;
+}
+
+const artifacts = guestArtifacts();
+if (!kvmAvailable()) warnNoKvm();
+if (!artifacts) {
+  process.stderr.write('\n!! The Linux guest is not fetched: run `sh scripts/linux/fetch-guest.sh` (npm run test:linux does).\n\n');
+}
+const linuxTest = kvmAvailable() && artifacts ? test.serial : test.serial.skip;
+const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-linux-'));
+
+function boot(action: string, extra: string[] = []): { vmm: RunningVmm; events: string } {
+  const events = join(tmp, `events-${action}-${Date.now()}.json`);
+  const vmm = startVmm([
+    '--kernel', artifacts!.bzImage,
+    '--initramfs', artifacts!.initramfs,
+    '--cmdline', `console=ttyS0 action=${action}`,
+    '--memory', `size=${MEMORY}`,
+    '--cpus', `boot=${CPUS}`,
+    '--event-monitor', `path=${events}`,
+    ...extra,
+  ]);
+  return { vmm, events };
+}
+
+const minutes = (n: number): number => n * 60_000;
+
+/** The e820 lines Linux prints for the map nodevmm gave it. */
+function expectedE820Lines(): string[] {
+  const hex16 = (n: number): string => n.toString(16).padStart(16, '0');
+  return e820FromRegions(ramRegions(MEMORY)).map(
+    (e) => `BIOS-e820: [mem 0x${hex16(e.addr)}-0x${hex16(e.addr + e.size - 1)}] ${e.type === E820Type.RAM ? 'usable' : 'reserved'}`,
+  );
+}
+
+linuxTest('Linux boots to /init on the platform nodevmm describes, then `poweroff` exits through S5 with 0', async (t) => {
+  t.timeout(minutes(BOOT_MINUTES + 1));
+  const { vmm, events } = boot('poweroff');
+  const exit = await Promise.race([vmm.exited, new Promise<null>((r) => setTimeout(() => r(null), minutes(BOOT_MINUTES)))]);
+  if (!exit) vmm.child.kill('SIGKILL');
+  const out = vmm.stdout();
+  t.log(`booted and powered off in ${Math.round((exit?.ms ?? 0) / 1000)} s`);
+  t.is(exit?.code, 0, vmm.stderr() + out.slice(-2000));
+
+  t.regex(out, /Linux version 6\.1\.\d+-\d+-cloud-amd64/);
+  for (const line of expectedE820Lines()) t.true(out.includes(line), `kernel did not print: ${line}`);
+  for (const table of ['RSDP', 'XSDT', 'FACP', 'DSDT', 'APIC']) t.regex(out, new RegExp(`ACPI: ${table} 0x[0-9A-F]+ [0-9A-F]+ \\(v\\d\\d NODEVM`));
+  t.regex(out, new RegExp(`smpboot: Allowing ${CPUS} CPUs, 0 hotplug CPUs`));
+  t.regex(out, new RegExp(`smp: Brought up 1 node, ${CPUS} CPUs`));
+  t.regex(out, /ttyS0 at I\/O 0x3f8 .* is a 16550A/);
+  t.regex(out, new RegExp(`NODEVMM-INIT: up, cpus=${CPUS}`));
+  t.regex(out, /NODEVMM-INIT: poweroff/);
+  t.regex(out, /reboot: Power down/);
+  t.deepEqual(eventNames(events).slice(-3), ['vm/shutdown', 'vm/deleted', 'vmm/shutdown']);
+  t.is(readEvents(events).at(-1)?.properties?.reason, 'guest-shutdown');
+});
+
+linuxTest('with --no-shutdown, Linux `poweroff` stops only the VM: vm/shutdown, and the VMM stays', async (t) => {
+  t.timeout(minutes(BOOT_MINUTES + 1));
+  const { vmm, events } = boot('poweroff', ['--no-shutdown']);
+  await waitFor(() => eventNames(events).includes('vm/shutdown'), minutes(BOOT_MINUTES), 'vm/shutdown');
+  t.regex(vmm.stdout(), /NODEVMM-INIT: poweroff/);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is(vmm.child.exitCode, null, 'the VMM must stay alive');
+  t.is(eventNames(events).at(-1), 'vm/shutdown');
+  t.is(readEvents(events).at(-1)?.properties?.reason, 'guest-shutdown');
+  vmm.child.kill('SIGTERM');
+  t.is((await vmm.exited).code, 0);
+});
+
+linuxTest('Linux `reboot` takes the reset path: vm/rebooting, and the kernel boots again', async (t) => {
+  t.timeout(minutes(BOOT_MINUTES + 2));
+  const { vmm, events } = boot('reboot');
+  await vmm.waitForOutput('NODEVMM-INIT: reboot', 1, minutes(BOOT_MINUTES));
+  await vmm.waitForOutput(/Linux version 6\.1/, 2, minutes(2));
+  await waitFor(() => eventNames(events).includes('vm/rebooted'), 10_000, 'vm/rebooted');
+  const rebooting = readEvents(events).find((e) => e.event === 'rebooting');
+  t.true(['acpi-reset', 'i8042-reset', 'cmos-reset', 'triple-fault'].includes(rebooting?.properties?.reason ?? ''), JSON.stringify(rebooting));
+  t.is(rebooting?.properties?.reason, 'acpi-reset', 'Linux resets through the FADT reset register first');
+  t.false(eventNames(events).includes('vm/shutdown'));
+  t.is(vmm.child.exitCode, null);
+  vmm.child.kill('SIGTERM');
+  t.is((await vmm.exited).code, 0);
+});
