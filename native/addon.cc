@@ -47,9 +47,13 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Vm", Vm::Init(env));
   exports.Set("Vcpu", Vcpu::Init(env));
   exports.Set("GuestMemory", GuestMemory::Init(env));
+  napi_value enter;
+  napi_create_function(env, "enterGuest", NAPI_AUTO_LENGTH, EnterGuest, nullptr, &enter);
+  exports.Set("enterGuest", Napi::Value(env, enter));
   exports.Set("kickVcpu", Napi::Function::New(env, KickVcpuByHandle, "kickVcpu"));
   exports.Set("irqLine", Napi::Function::New(env, IrqLineByFd, "irqLine"));
   exports.Set("layout", Layout(env));
+  InstallFastEntry();
   return exports;
 }
 

@@ -13,6 +13,11 @@
 
 namespace nodevmm {
 
+namespace {
+// The vCPU constructed in this thread (each vCPU has a thread of its own).
+thread_local Vcpu* threadVcpu = nullptr;
+}  // namespace
+
 Napi::Function Vcpu::Init(Napi::Env env) {
   return DefineClass(env, "Vcpu", {
     InstanceMethod<&Vcpu::Run>("run"),
@@ -66,11 +71,13 @@ Vcpu::Vcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Vcpu>(info) {
   InstallKickSignal();
   UnblockKickSignal();
   handle_ = RegisterVcpu(run_, pthread_self());
+  threadVcpu = this;
 }
 
 Vcpu::~Vcpu() { Release(); }
 
 void Vcpu::Release() {
+  if (threadVcpu == this) threadVcpu = nullptr;
   if (handle_ != 0) UnregisterVcpu(handle_);  // no kick can reach the mapping after this
   handle_ = 0;
   if (run_ != nullptr) munmap(run_, runSize_);
@@ -84,21 +91,57 @@ int Vcpu::CheckedFd(Napi::Env env) const {
   return fd_;
 }
 
-Napi::Value Vcpu::Run(const Napi::CallbackInfo& info) {
-  int fd = CheckedFd(info.Env());
+int Vcpu::Enter() {
   if (pendingIn_ != nullptr) {
     std::memcpy(pendingIn_, record_->data, pendingInLength_);
     pendingIn_ = nullptr;
   }
-  if (ioctl(fd, KVM_RUN, 0) < 0) {
-    if (errno != EINTR && errno != EAGAIN) ThrowErrno(info.Env(), "KVM_RUN");
+  if (ioctl(fd_, KVM_RUN, 0) < 0) {
+    if (errno != EINTR && errno != EAGAIN) return errno;
     // Kicked: pending I/O has been completed by KVM; the caller looks at its control flags.
     __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
     record_->reason = KVM_EXIT_INTR;
-    return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+    return 0;
   }
   Decode();
+  return 0;
+}
+
+Napi::Value Vcpu::Run(const Napi::CallbackInfo& info) {
+  CheckedFd(info.Env());
+  int err = Enter();
+  if (err != 0) ThrowErrno(info.Env(), "KVM_RUN", err);
   return Napi::Number::New(info.Env(), record_->reason);
+}
+
+// For the V8-bound entry (fast_entry.cc): 0, or -1 with the failed call and errno.
+int EnterThreadVcpu(const char** failedCall, int* err) {
+  Vcpu* vcpu = threadVcpu;
+  if (vcpu == nullptr) {
+    *failedCall = "enterGuest (this thread has no open vCPU)";
+    *err = ENODEV;
+    return -1;
+  }
+  *err = vcpu->Enter();
+  *failedCall = "KVM_RUN";
+  return *err == 0 ? 0 : -1;
+}
+
+napi_value EnterGuest(napi_env env, napi_callback_info) {
+  Vcpu* vcpu = threadVcpu;
+  if (vcpu == nullptr) {
+    napi_throw_error(env, "ENODEV", "enterGuest: this thread has no open vCPU");
+    return nullptr;
+  }
+  int err = vcpu->Enter();
+  if (err != 0) {
+    try {
+      ThrowErrno(Napi::Env(env), "KVM_RUN", err);
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+    }
+  }
+  return nullptr;
 }
 
 void Vcpu::Decode() {

@@ -13,6 +13,9 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   explicit Vcpu(const Napi::CallbackInfo& info);
   ~Vcpu() override;
 
+  // One KVM_RUN and the decode into the exit record; 0, or the errno of a failed KVM_RUN.
+  int Enter();
+
  private:
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value GetRegs(const Napi::CallbackInfo& info);
@@ -51,5 +54,14 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   uint8_t* pendingIn_ = nullptr;
   uint32_t pendingInLength_ = 0;
 };
+
+// enterGuest(): KVM_RUN on the vCPU this thread made, as a bare Node-API function with no arguments
+// and no return value (the exit record says what happened). The hot path: one call per exit, and a
+// plain function is ~0.3 µs cheaper per call than an ObjectWrap method.
+napi_value EnterGuest(napi_env env, napi_callback_info info);
+
+// The same call bound with V8's own API (no napi_env, no exception scope per call): ~0.1 µs less per
+// exit. Installed for the calling thread's context; see fast_entry.cc.
+void InstallFastEntry();
 
 }  // namespace nodevmm

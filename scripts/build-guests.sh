@@ -1,9 +1,9 @@
 #!/bin/sh
-# Builds the tiny PVH test guests into build/guests/ with the machine's gcc (-m32, assembly only) and
+# Builds the tiny PVH test guests into dist/guests/ with the machine's gcc (-m32, assembly only) and
 # ld. Each guest is the same program with a different ending (see guests/pvh-guest.S).
 set -eu
 cd "$(dirname "$0")/.."
-out=build/guests
+out=dist/guests
 mkdir -p "$out"
 
 build() {

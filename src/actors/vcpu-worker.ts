@@ -8,7 +8,7 @@ import { native, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.j
 import { KVM_REGS_SIZE, decodeRegs } from '../kvm/structs.js';
 import { buildPlatform } from '../vm/platform.js';
 import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
-import { ExitRecordView, runVcpu, type LoopContext, type PendingStop } from './vcpu-loop.js';
+import { ExitRecordView, runVcpu, type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
 import type { VcpuStop } from './lifecycle.js';
 import { COUNTER_SLOTS, type AttachedVcpu, type VcpuSpec } from './vcpu-spec.js';
 import { instructionCompleter } from '../vm/quirks.js';
@@ -16,6 +16,8 @@ import { instructionCompleter } from '../vm/quirks.js';
 interface Attached {
   spec: VcpuSpec;
   vcpu: NativeVcpu;
+  /** what the loop calls per exit: the addon's bare enterGuest(), the reason read from the record */
+  entry: LoopVcpu;
   memory: NativeGuestMemory;
   record: ExitRecordView;
   context: LoopContext;
@@ -60,13 +62,22 @@ function attach(spec: VcpuSpec): AttachedVcpu {
     },
     vcpuId: spec.vcpuId,
   };
-  current = { spec, vcpu, memory, record, context };
+  const reason = record.words;
+  const enterGuest = addon.enterGuest;
+  const entry: LoopVcpu = {
+    record: vcpu.record,
+    run: () => {
+      enterGuest();
+      return reason[0];
+    },
+  };
+  current = { spec, vcpu, entry, memory, record, context };
   return { handle: vcpu.handle };
 }
 
 function run(): VcpuStop {
   if (!current) throw new Error('vCPU worker: run() before attach()');
-  return runVcpu(current.vcpu, current.record, current.context);
+  return runVcpu(current.entry, current.record, current.context);
 }
 
 function detach(): void {

@@ -1,7 +1,8 @@
 // Platform quirks: what this VMM adds on a KVM that is not real hardware virtualization. The `kvm_pvm`
 // module runs guest kernel mode in the host's instruction emulator, which gives up on some
 // instructions a real CPU runs; nodevmm completes those itself. Detected from /sys/module/kvm_pvm,
-// reported with -v, switchable off (see docs/PLATFORM.md).
+// reported with -v (the payload line shows the final command line), switchable off with --quirks off.
+// docs/PLATFORM.md has the evidence for every item.
 import { existsSync } from 'node:fs';
 import { KvmExit, KvmInternalError } from '../kvm/constants.js';
 import { KVM_REGS_SIZE, KVM_VCPU_EVENTS_SIZE } from '../kvm/structs.js';
@@ -13,14 +14,46 @@ export interface PlatformQuirks {
   platform: string;
   /** complete int n / int3 / fwait at CPL0 when the emulator gives up on them */
   completeInstructions: boolean;
-  /** added to a Linux guest's command line: features the emulator cannot run */
+  /** added to a Linux guest's command line (the `arg`s of `linuxCmdlineReasons`, in order) */
   linuxCmdline: string[];
+  /** each command-line addition with the reason for it */
+  linuxCmdlineReasons: ReadonlyArray<{ arg: string; why: string }>;
 }
+
+/**
+ * What a Linux guest needs on kvm_pvm, beyond what the user's command line says. Two kinds: features
+ * the host's emulator cannot run (hidden, so Linux picks other code), and boot work that only pays
+ * off on real hardware but costs minutes when every kernel instruction is emulated (~2-4 million
+ * instructions per second). Only documented kernel parameters; none changes what the guest can do
+ * once it is up. Names an older or newer kernel does not know are ignored by it.
+ */
+export const PVM_LINUX_CMDLINE: ReadonlyArray<{ arg: string; why: string }> = [
+  { arg: 'noxsave', why: 'the emulator has no xsave/xrstor: Linux uses fxsave for FPU state' },
+  {
+    arg: 'clearcpuid=cx16,smap,smep,ssse3,popcnt,rdtscp,erms,fsrm',
+    why: 'instructions the emulator lacks (cmpxchg16b, clac/stac, ldmxcsr in SSSE3 paths…), hidden so Linux does not use them',
+  },
+  { arg: 'nofsgsbase', why: 'rd/wrfsbase and rd/wrgsbase are not emulated' },
+  {
+    arg: 'cryptomgr.notests',
+    why:
+      "crypto self-tests: 6.1 runs the deferred ones in crypto_algapi_init (374 s emulated), and the X.509 " +
+      'loader gives up on its algorithm after 60 s (-ETIMEDOUT) while the RSA test runs',
+  },
+  {
+    arg: 'initcall_blacklist=ftrace_check_for_weak_functions,crypto_kdf108_init,blake2s_mod_init',
+    why:
+      "ftrace's check of its 37,697 call sites for overridden __weak functions runs in a worker that " +
+      'never yields (minutes emulated; it starves the CPU that runs the initcalls and triggers the soft-lockup ' +
+      'watchdog); the other two are library self-tests cryptomgr.notests does not cover (8.8 s and 9.9 s)',
+  },
+];
 
 export const PVM_QUIRKS: PlatformQuirks = {
   platform: 'kvm_pvm',
   completeInstructions: true,
-  linuxCmdline: ['noxsave', 'clearcpuid=cx16,smap,smep,ssse3,popcnt,rdtscp,erms,fsrm', 'nofsgsbase'],
+  linuxCmdline: PVM_LINUX_CMDLINE.map((q) => q.arg),
+  linuxCmdlineReasons: PVM_LINUX_CMDLINE,
 };
 
 export function detectPlatformQuirks(sysModule = '/sys/module'): PlatformQuirks | null {

@@ -18,7 +18,7 @@ export const ROOT = findRoot();
 export const NODEVMM_BIN = join(ROOT, 'bin', 'nodevmm.js');
 
 export function guestPath(name: string): string {
-  const path = join(ROOT, 'build', 'guests', `${name}.elf`);
+  const path = join(ROOT, 'dist', 'guests', `${name}.elf`);
   if (!existsSync(path)) throw new Error(`test guest ${path} missing: run npm run build:guests`);
   return path;
 }

@@ -285,9 +285,9 @@ test('segmentDescriptor encodes base, limit and attributes', (t) => {
   t.throws(() => segmentDescriptor({ ...seg, limit: 0x100000 }), { instanceOf: RangeError, message: /needs g = 1/ });
 });
 
-const helloPath = fileURLToPath(new URL('../../../../build/guests/hello.elf', import.meta.url));
+const helloPath = fileURLToPath(new URL('../../../../dist/guests/hello.elf', import.meta.url));
 
-test('build/guests/hello.elf loads as a PVH kernel', (t) => {
+test('dist/guests/hello.elf loads as a PVH kernel', (t) => {
   if (!existsSync(helloPath)) {
     t.log(`skipped: ${helloPath} is absent (built by scripts/build-guests.sh)`);
     t.pass();
