@@ -27,7 +27,17 @@ build spin         '3: jmp 3b'
 # output and exit counts keep moving, so tests can see a pause really stop it
 build ticker       '3: mov $0x2e, %al; mov $0x3f8, %dx; out %al, %dx; mov $20000, %ecx; 4: loop 4b; jmp 3b'
 
-# A guest of its own: int3 / int $0x80 with a valid IDT (the platform quirks' instruction completion).
-gcc -m32 -c -nostdlib -o "$out/int-completion.o" guests/int-completion.S
-ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/int-completion.elf" "$out/int-completion.o"
-rm -f "$out/int-completion.o"
+# Guests with a program of their own:
+#   int-completion  int3 / int $0x80 with a valid IDT (the platform quirks' instruction completion)
+#   power-button    polls the GED and powers off when the ACPI power button is pressed
+for name in int-completion power-button; do
+  gcc -m32 -c -nostdlib -o "$out/$name.o" "guests/$name.S"
+  ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/$name.elf" "$out/$name.o"
+  rm -f "$out/$name.o"
+done
+
+# bzimage64: a tiny bzImage for the Linux boot protocol's 64-bit entry (see guests/bzimage64.S)
+gcc -c -o "$out/bzimage64.o" guests/bzimage64.S
+objcopy -O binary -j .text "$out/bzimage64.o" "$out/bzimage64.bin"
+node scripts/pack-bzimage.mjs "$out/bzimage64.bin" "$out/bzimage64.bzImage"
+rm -f "$out/bzimage64.o" "$out/bzimage64.bin"
