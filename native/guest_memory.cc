@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <thread>
 
 namespace nodevmm {
 
@@ -75,17 +76,28 @@ Napi::Value GuestMemory::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(size_));
 }
 
+// JS loses access at once (the buffer is detached); unmapping and closing a large RAM can take a while
+// and happen on a short-lived thread, off the caller's thread.
 Napi::Value GuestMemory::Close(const Napi::CallbackInfo& info) {
+  uint8_t* host = nullptr;
+  size_t size = 0;
   if (host_ != nullptr) {
     Napi::ArrayBuffer ab = buffer_.Value();
     ab.Detach();
-    munmap(mapping_->host, mapping_->size);
+    host = mapping_->host;
+    size = mapping_->size;
     mapping_->host = nullptr;  // the buffer's finalizer will only free the record
     host_ = nullptr;
     buffer_.Reset();
   }
-  if (ownsFd_ && fd_ >= 0) close(fd_);
+  int fd = ownsFd_ ? fd_ : -1;
   fd_ = -1;
+  if (host != nullptr || fd >= 0) {
+    std::thread([host, size, fd] {
+      if (host != nullptr) munmap(host, size);
+      if (fd >= 0) close(fd);
+    }).detach();
+  }
   return info.Env().Undefined();
 }
 

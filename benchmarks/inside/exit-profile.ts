@@ -64,7 +64,7 @@ async function runOnce(kind: ExitKind, n: number, mode: ProfileMode): Promise<Pr
   const kvm = new (native().Kvm)();
   const pool = { control: new SharedArrayBuffer(4) } as unknown as VcpuPool;
   const machine = await Machine.build(
-    { vcpus: 1, memoryBytes: MEMORY_BYTES, payload: { kernel: guest(kind), cmdline: String(n) }, serial: true },
+    { vcpus: 1, memoryBytes: MEMORY_BYTES, payload: { kernel: guest(kind), cmdline: String(n) }, serial: true, profileExits: 0 },
     { kvm, generation: 1, quirks: detectPlatformQuirks(), host: { serialOut: ByteRing.create().buffer, debugOut: ByteRing.create(1 << 12).buffer } },
     pool,
   );

@@ -14,7 +14,7 @@ import { buildPlatform } from '../../src/vm/platform.js';
 import { applyBootState, setupVcpu } from '../../src/vm/cpu-setup.js';
 import { ExitRecordView, runVcpu, type LoopContext, type PendingStop } from '../../src/actors/vcpu-loop.js';
 import { COUNTER_SLOTS, type VcpuSpec } from '../../src/actors/vcpu-spec.js';
-import { TimedVcpu, clockReadNs, type ReasonTimes } from './timed-vcpu.js';
+import { TimedVcpu, clockReadNs, type ReasonTimes } from '../../src/actors/exit-timing.js';
 import { runExperimentLoop, type ExperimentMode } from '../experiments/call-cost/loops.js';
 
 export type ProfileMode = 'addon' | 'loop' | 'timed' | 'timed-64' | ExperimentMode;

@@ -4,7 +4,8 @@
 #   vmlinux-<release>     the uncompressed ELF kernel inside the bzImage's payload, with its PVH note
 #   config-<release>      the kernel's build configuration
 #   <package>.deb         the downloaded package (its modules can be unpacked later without network)
-#   init                  guests/linux/init.S built as a static 32-bit i386 program (int $0x80 only)
+#   init                  guests/linux/init.S built as a static 32-bit i386 program (system calls
+#                         through the vDSO's __kernel_vsyscall, else int $0x80)
 #   initramfs.cpio        an uncompressed newc cpio: /init, /dev/console (c 5,1), /dev, /proc, /sys
 #   kernel.env            what was found out about the kernel; written last: the kernel's stamp
 #   initramfs.stamp       the hash of what the initramfs was built from
@@ -283,8 +284,10 @@ build_initramfs() {
   readelf -h "$tmp/init" | grep -q 'Class: *ELF32' || die "init is not ELF32"
   readelf -h "$tmp/init" | grep -q 'Machine: *Intel 80386' || die "init is not i386"
   ! readelf -l "$tmp/init" | grep -q INTERP || die "init is not static"
+  # The kernel returns from sysenter to the vDSO's landing pad, so a sysenter outside the vDSO is
+  # wrong everywhere, and 64-bit syscall never reaches the kernel on kvm_pvm (docs/PLATFORM.md).
   ! objdump -d "$tmp/init" | grep -Eq '[[:space:]](syscall|sysenter)([[:space:]]|$)' ||
-    die "init uses syscall/sysenter: only int \$0x80 works on kvm_pvm"
+    die "init uses syscall/sysenter itself: it must call the vDSO (AT_SYSINFO) or use int \$0x80"
   cpio_list "$tmp/init" | sh "$here/gen-cpio.sh" "$tmp/initramfs.cpio"
   [ "$(hexbytes "$tmp/initramfs.cpio" 0 6)" = 303730373031 ] || die "initramfs.cpio: bad newc magic"
   mv -f "$tmp/init" "$dir/init"

@@ -22,6 +22,8 @@ export interface VcpuSpec {
   /** register state at entry (the boot vCPU); APs wait for INIT/SIPI */
   boot: BootCpuState | null;
   quirks: QuirkSettings;
+  /** `--profile-exits`: time one exit in `sampleEvery`, totals in `totals` (EXIT_TIMING_WORDS per vCPU) */
+  exitTiming: { sampleEvery: number; totals: SharedArrayBuffer } | null;
 }
 
 export interface QuirkSettings {

@@ -12,6 +12,7 @@ import { ExitRecordView, runVcpu, type LoopContext, type LoopVcpu, type PendingS
 import type { VcpuStop } from './lifecycle.js';
 import { COUNTER_SLOTS, type AttachedVcpu, type VcpuSpec } from './vcpu-spec.js';
 import { instructionCompleter } from '../vm/quirks.js';
+import { EXIT_TIMING_WORDS, TimedVcpu } from './exit-timing.js';
 
 interface Attached {
   spec: VcpuSpec;
@@ -64,13 +65,17 @@ function attach(spec: VcpuSpec): AttachedVcpu {
   };
   const reason = record.words;
   const enterGuest = addon.enterGuest;
-  const entry: LoopVcpu = {
+  const bare: LoopVcpu = {
     record: vcpu.record,
     run: () => {
       enterGuest();
       return reason[0];
     },
   };
+  const timing = spec.exitTiming;
+  const entry = timing
+    ? new TimedVcpu(bare, timing.sampleEvery, new Float64Array(timing.totals, spec.vcpuId * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS))
+    : bare;
   current = { spec, vcpu, entry, memory, record, context };
   return { handle: vcpu.handle };
 }

@@ -63,7 +63,8 @@ function parseConsole(value: unknown, name: string, fallback: ConsoleMode): Cons
   const socket = stringField(value.socket, `${name}.socket`);
   if (mode === 'File' && !file) throw invalid(`${name}.file is required with mode File`);
   if (mode === 'Socket' && !socket) throw invalid(`${name}.socket is required with mode Socket`);
-  if (mode === 'Socket' || mode === 'Pty') throw invalid(`${name}.mode ${mode} is not supported yet`);
+  // Pty needs a native openpty; only the serial port has a Socket backend.
+  if (mode === 'Pty' || (mode === 'Socket' && name !== 'serial')) throw invalid(`${name}.mode ${mode} is not supported yet`);
   return { mode: mode as ConsoleMode, ...(file ? { file } : {}), ...(socket ? { socket } : {}) };
 }
 

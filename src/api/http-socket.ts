@@ -1,6 +1,7 @@
-// The API's Unix socket: `path=P` binds a socket file that only the owner can use (mode 0600 from the
-// moment it exists) and removes it when the VMM ends, even through process.exit; `fd=N` listens on a
-// socket the parent process bound and owns (libvirt's way), and leaves its file alone.
+// The Unix sockets nodevmm serves (the API's, a serial port's): `path=P` binds a socket file that only
+// the owner can use (mode 0600 from the moment it exists) and removes it when the VMM ends, even through
+// process.exit; `fd=N` listens on a socket the parent process bound and owns (libvirt's way), and leaves
+// its file alone.
 import { connect, type Server } from 'node:net';
 import { chmodSync, fstatSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { VmmError } from './errors.js';
@@ -20,22 +21,22 @@ const MAX_SOCKET_PATH = 107;
 const invalid = (message: string, cause?: unknown): VmmError =>
   new VmmError('invalid-config', message, cause === undefined ? undefined : { cause });
 
-/** Makes `server` listen on the target. */
-export async function listenOnSocket(server: Server, target: ApiSocketTarget): Promise<BoundSocket> {
+/** Makes `server` listen on the target; `label` names the socket in error messages. */
+export async function listenOnSocket(server: Server, target: ApiSocketTarget, label = 'API socket'): Promise<BoundSocket> {
   if ('fd' in target) {
-    checkInheritedSocket(target.fd);
-    await listen(server, { fd: target.fd }, `API socket fd=${target.fd}`);
+    checkInheritedSocket(target.fd, label);
+    await listen(server, { fd: target.fd }, `${label} fd=${target.fd}`);
     return { release: () => {} };
   }
   const path = target.path;
   // The kernel would silently bind a truncated name.
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw invalid(`API socket ${path}: the path is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address`);
+    throw invalid(`${label} ${path}: the path is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address`);
   }
-  await clearStaleSocket(path);
+  await clearStaleSocket(path, label);
   // The umask covers the window between bind() and chmod(); bind happens inside listen(), synchronously.
   const previous = setUmask(0o177);
-  const listening = listen(server, { path, exclusive: true }, `API socket ${path}`);
+  const listening = listen(server, { path, exclusive: true }, `${label} ${path}`);
   if (previous !== null) setUmask(previous);
   await listening;
   chmodSync(path, 0o600);
@@ -55,14 +56,14 @@ export async function listenOnSocket(server: Server, target: ApiSocketTarget): P
   return { path, release };
 }
 
-function checkInheritedSocket(fd: number): void {
+function checkInheritedSocket(fd: number, label: string): void {
   let isSocket: boolean;
   try {
     isSocket = fstatSync(fd).isSocket();
   } catch (error) {
-    throw invalid(`API socket fd=${fd}: the descriptor is not open (${(error as NodeJS.ErrnoException).code})`, error);
+    throw invalid(`${label} fd=${fd}: the descriptor is not open (${(error as NodeJS.ErrnoException).code})`, error);
   }
-  if (!isSocket) throw invalid(`API socket fd=${fd}: the descriptor is not a socket`);
+  if (!isSocket) throw invalid(`${label} fd=${fd}: the descriptor is not a socket`);
 }
 
 function listen(server: Server, options: { path: string; exclusive: boolean } | { fd: number }, what: string): Promise<void> {
@@ -85,14 +86,14 @@ function listen(server: Server, options: { path: string; exclusive: boolean } | 
  * A socket file left by a VMM that died (SIGKILL) is removed; one that answers belongs to a live
  * process and is never touched; anything that is not a socket is never removed.
  */
-async function clearStaleSocket(path: string): Promise<void> {
+async function clearStaleSocket(path: string, label: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
   } catch {
     return; // nothing there
   }
-  if (!isSocket) throw invalid(`API socket ${path}: the path exists and is not a socket`);
+  if (!isSocket) throw invalid(`${label} ${path}: the path exists and is not a socket`);
   const alive = await new Promise<boolean>((resolve) => {
     const probe = connect({ path });
     probe.once('connect', () => {
@@ -101,7 +102,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw invalid(`API socket ${path}: in use by another process`);
+  if (alive) throw invalid(`${label} ${path}: in use by another process`);
   unlinkSync(path);
 }
 

@@ -18,6 +18,8 @@ import { EventClock, type EventSource, type VmmEvent } from './events.js';
 import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 import { parseVmConfig, type VmConfig } from './config.js';
 import { VmmError, errorChain } from './errors.js';
+import { SerialInput } from './serial-input.js';
+import { SerialSocketServer } from './serial-socket.js';
 
 export type VmState = 'NotCreated' | 'Created' | 'Running' | 'Paused' | 'Shutdown';
 
@@ -38,6 +40,8 @@ export interface VmmOptions {
   quirks?: 'auto' | 'off';
   /** diagnostic lines (the CLI prints them with -v) */
   log?: (message: string) => void;
+  /** time one exit in N by reason inside the vCPU workers (see counters().exit_timing); 0 = off */
+  profileExits?: number;
   /** where serial mode Tty writes (default process.stdout) */
   tty?: NodeJS.WritableStream;
 }
@@ -55,6 +59,11 @@ export interface VmCounters {
   serial: { dropped_bytes: number };
   /** events the event monitor could not deliver (a reader that fell too far behind, a failed target) */
   event_monitor: { lost_events: number; pending_events: number };
+  /**
+   * With `profileExits`: per vCPU, by exit reason, the time per timed exit spent in KVM_RUN (`kvm_ns`:
+   * the guest, the kernel's exit and entry, the addon call) and in the worker's handling (`vmm_ns`).
+   */
+  exit_timing?: Array<Record<string, { exits: number; timed: number; kvm_ns: number; vmm_ns: number }>>;
 }
 
 export const VERSION = '0.1.0';
@@ -82,7 +91,8 @@ export class Vmm {
   private readonly monitor?: EventMonitor;
   private readonly serialRing = ByteRing.create();
   private readonly debugRing = ByteRing.create(1 << 12);
-  private readonly pumps: Array<{ stop(): void }> = [];
+  /** drain the serial and debug rings while a VM runs */
+  private pumps: Array<{ stop(): void }> = [];
   private readonly log: (message: string) => void;
   private readonly releasePayloadPool = acquirePayloadPool();
   private kvm: NativeKvm | null = null;
@@ -94,6 +104,7 @@ export class Vmm {
   private finished = false;
   private resolveExit!: (exit: VmmExit) => void;
   private serialOutput: { write(bytes: Uint8Array): void; close(): void } | null = null;
+  private readonly serialInput = new SerialInput();
   private readonly lifecycleCounts = { boots: 0, reboots: 0, guest_shutdowns: 0, api_shutdowns: 0, pauses: 0, resumes: 0 };
 
   constructor(private readonly options: VmmOptions = {}) {
@@ -117,8 +128,6 @@ export class Vmm {
       this.monitor = monitor;
       this.events.subscribe((event) => monitor.write(event));
     }
-    this.pumps.push(pumpRing(this.serialRing, (bytes) => this.onSerial(bytes)));
-    this.pumps.push(pumpRing(this.debugRing, (bytes) => this.debugConsole.next(bytes)));
     this.emit('vmm', 'starting');
   }
 
@@ -214,6 +223,15 @@ export class Vmm {
     });
   }
 
+  /**
+   * Host → guest serial bytes: queued and fed to the UART in order as its receive FIFO frees up;
+   * resolves once the UART has taken them all. Rejects ('wrong-state') without a running or paused VM
+   * with a serial port, and when the VM stops or reboots first: the queue is per VM build.
+   */
+  writeSerial(bytes: Uint8Array): Promise<void> {
+    return this.serialInput.write(bytes);
+  }
+
   info(): VmInfo {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
     return {
@@ -237,7 +255,24 @@ export class Vmm {
       lifecycle: { ...this.lifecycleCounts },
       serial: { dropped_bytes: this.serialRing.dropped },
       event_monitor: { lost_events: this.monitor?.lostCount ?? 0, pending_events: this.monitor?.pendingCount ?? 0 },
+      ...(this.machine?.exitTimes() ? { exit_timing: this.exitTiming() } : {}),
     };
+  }
+
+  private exitTiming(): VmCounters['exit_timing'] {
+    return this.machine!.exitTimes()!.map((byReason) =>
+      Object.fromEntries(
+        Object.entries(byReason).map(([reason, t]) => [
+          KvmExitName[Number(reason)] ?? `exit_${reason}`,
+          {
+            exits: t.count,
+            timed: t.timed,
+            kvm_ns: t.timed > 0 ? Math.round(t.kvmNs / t.timed) : 0,
+            vmm_ns: t.timed > 0 ? Math.round(t.vmmNs / t.timed) : 0,
+          },
+        ]),
+      ),
+    );
   }
 
   /** Shuts the VMM down (vmm.shutdown, or a signal): stops the VM, ends the threads, exits 0. */
@@ -291,7 +326,7 @@ export class Vmm {
     this.emit('vm', 'booting');
     try {
       await this.ensurePool(config.cpus.boot_vcpus);
-      this.openSerialOutput(config);
+      await this.openSerialOutput(config);
       await this.startMachine();
     } catch (error) {
       throw error instanceof VmmError ? error : new VmmError('internal', `boot failed: ${(error as Error).message}`, { cause: error });
@@ -311,6 +346,7 @@ export class Vmm {
         memoryBytes: config.memory.size,
         payload: { kernel: config.payload.kernel, cmdline: config.payload.cmdline ?? '', initramfs: config.payload.initramfs },
         serial: config.serial.mode !== 'Off',
+        profileExits: this.options.profileExits ?? 0,
       },
       {
         kvm: this.kvm,
@@ -329,6 +365,11 @@ export class Vmm {
       throw error;
     }
     this.machine = machine;
+    this.pumps = [
+      pumpRing(this.serialRing, (bytes) => this.onSerial(bytes)),
+      pumpRing(this.debugRing, (bytes) => this.debugConsole.next(bytes)),
+    ];
+    this.serialInput.attach(machine.platform.serial);
     for (const spec of machine.specs) this.emit('cpu_manager', 'create_vcpu', { id: String(spec.vcpuId) });
     this.pool!.run(generation);
   }
@@ -344,7 +385,14 @@ export class Vmm {
     const machine = this.machine;
     if (!machine) return;
     this.machine = null;
-    await this.pool!.halt(Control.STOP);
+    const pumps = this.pumps;
+    this.pumps = [];
+    this.serialInput.detach();
+    try {
+      await this.pool!.halt(Control.STOP);
+    } finally {
+      for (const pump of pumps) pump.stop(); // takes the guest's last bytes
+    }
     await this.pool!.detach();
     machine.destroy();
   }
@@ -475,7 +523,7 @@ export class Vmm {
     this.serial.next(bytes);
   }
 
-  private openSerialOutput(config: VmConfig): void {
+  private async openSerialOutput(config: VmConfig): Promise<void> {
     this.serialOutput?.close();
     this.serialOutput = null;
     const serial = config.serial;
@@ -486,6 +534,8 @@ export class Vmm {
       const stream: WriteStream = createWriteStream(serial.file!, { flags: 'w' });
       stream.on('error', (e) => this.log(`serial file: ${e.message}`));
       this.serialOutput = { write: (bytes) => stream.write(bytes), close: () => stream.end() };
+    } else if (serial.mode === 'Socket') {
+      this.serialOutput = await SerialSocketServer.open(serial.socket!, { input: (bytes) => this.writeSerial(bytes), log: this.log });
     }
   }
 }

@@ -1,5 +1,6 @@
 // Command-line flags in Cloud Hypervisor's style (`--cpus boot=2`, `--memory size=256M`,
-// `--serial tty|off|null|file=PATH`), parsed into a plain object. Errors name the flag.
+// `--serial tty|off|null|file=PATH|socket=PATH`), parsed into a plain object. Errors name the flag.
+import { escapeKeysHelp } from './escape-keys.js';
 
 export class UsageError extends Error {}
 
@@ -14,6 +15,8 @@ export interface CliOptions {
   eventMonitor?: { path: string } | { fd: number };
   noShutdown: boolean;
   quirks: 'auto' | 'off';
+  /** time one exit in N by reason (0: off) */
+  profileExits: number;
   verbose: number;
   help: boolean;
   version: boolean;
@@ -36,15 +39,22 @@ Payload:
 Machine:
   --cpus boot=N            vCPUs (default 1)
   --memory size=SIZE       guest RAM, bytes or with K/M/G (default 256M)
-  --serial MODE            tty (default) | null | off | file=PATH
+  --serial MODE            tty (default) | null | off | file=PATH | socket=PATH
 Control:
   --api-socket path=PATH|fd=N  REST API on a Unix socket (Cloud Hypervisor's API)
   --event-monitor path=PATH|fd=N  write lifecycle events as JSON
   --no-shutdown            on guest poweroff stop only the VM; keep the VMM running
   --quirks auto|off        platform quirks profile (default auto: applied when detected)
+  --profile-exits[=N]      time exits (one in N) by reason inside the vCPU workers; see vm.counters
   -v, --verbose            log lifecycle events and decisions to stderr
   -h, --help               this text
   -V, --version            print the version
+
+Serial terminal (--serial tty): the guest's serial port is on stdout and stdin. A terminal on
+stdin is in raw mode while the VM runs (every key, Ctrl-C too, goes to the guest) except:
+${escapeKeysHelp()}A pipe on stdin is forwarded byte for byte (no escape keys); its end stops the input.
+--serial socket=PATH serves the port on a Unix socket (mode 0600, removed at exit): each client
+gets the output from when it connects; what any client sends goes to the guest.
 
 Exit status: 0 clean (also guest poweroff), 1 fatal VMM error, 2 bad usage or config.
 `;
@@ -94,7 +104,7 @@ function parseSerial(text: string): SerialFlag {
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, noShutdown: false, quirks: 'auto', verbose: 0, help: false, version: false };
+  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, noShutdown: false, quirks: 'auto', profileExits: 0, verbose: 0, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value: string | undefined;
@@ -115,6 +125,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       else if (arg === '-v' || arg === '--verbose') options.verbose++;
       else if (arg === '--help' || arg === '-h') options.help = true;
       else options.version = true;
+    } else if (arg === '--profile-exits') {
+      // a bare flag times every exit; --profile-exits=N times one in N
+      if (value !== undefined && !/^[1-9]\d*$/.test(value)) throw new UsageError(`--profile-exits: expected a positive number, got '${value}'`);
+      options.profileExits = value === undefined ? 1 : Number(value);
     } else if (/^-v+$/.test(arg)) {
       options.verbose += arg.length - 1;
     } else {

@@ -5,6 +5,7 @@ import { VmmError, errorChain } from '../api/errors.js';
 import { eventName } from '../api/events.js';
 import { ApiServer } from '../api/http-server.js';
 import { UsageError, USAGE, parseArgs, type CliOptions } from './args.js';
+import { serialTerminalService } from './terminal.js';
 
 export const ExitStatus = { OK: 0, FATAL: 1, USAGE: 2 } as const;
 
@@ -26,7 +27,7 @@ export const restApiService: ServiceStarter = async (vmm, options, log) => {
 export async function main(
   argv: readonly string[],
   io: CliIo = process,
-  services: ServiceStarter[] = [restApiService],
+  services: ServiceStarter[] = [restApiService, serialTerminalService],
 ): Promise<number> {
   let options: CliOptions;
   try {
@@ -56,6 +57,7 @@ export async function main(
     noShutdown: options.noShutdown,
     eventMonitor: options.eventMonitor,
     quirks: options.quirks,
+    profileExits: options.profileExits,
     log,
     tty: io.stdout,
   });

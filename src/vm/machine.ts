@@ -11,6 +11,7 @@ import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
+import { EXIT_TIMING_WORDS, exitTimesByReason, type ReasonTimes } from '../actors/exit-timing.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
 // the 4 GiB boundary where no RAM or device lives.
@@ -22,6 +23,8 @@ export interface MachineConfig {
   memoryBytes: number;
   payload: PayloadConfig;
   serial: boolean;
+  /** time one exit in N per reason inside the workers (0: off) */
+  profileExits: number;
 }
 
 export interface MachineContext {
@@ -42,6 +45,7 @@ export class Machine {
     readonly platform: Platform,
     readonly specs: VcpuSpec[],
     readonly counters: SharedArrayBuffer,
+    private readonly exitTiming: SharedArrayBuffer | null,
   ) {}
 
   /** Builds the VM and loads the payload; nothing runs yet. Cleans up after itself if it fails. */
@@ -50,14 +54,14 @@ export class Machine {
     const vm = new addon.Vm(context.kvm);
     let memory: NativeGuestMemory | undefined;
     try {
+      // RAM first: adding a memory slot once the irqchip exists costs the kernel extra grace periods.
+      const regions = ramRegions(config.memoryBytes);
+      memory = new addon.GuestMemory(config.memoryBytes);
+      regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
       vm.setTssAddr(KVM_TSS_ADDRESS);
       vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDRESS);
       vm.createIrqchip();
       vm.createPit2();
-
-      const regions = ramRegions(config.memoryBytes);
-      memory = new addon.GuestMemory(config.memoryBytes);
-      regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
       const ram = new GuestRam(memory.buffer, regions);
 
       // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
@@ -78,6 +82,7 @@ export class Machine {
 
       const supported = context.kvm.supportedCpuid();
       const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);
+      const exitTiming = config.profileExits > 0 ? new SharedArrayBuffer(config.vcpus * EXIT_TIMING_WORDS * 8) : null;
       const mmapSize = context.kvm.vcpuMmapSize();
       const specs: VcpuSpec[] = [];
       for (let id = 0; id < config.vcpus; id++) {
@@ -94,9 +99,10 @@ export class Machine {
           cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus }),
           boot: id === 0 ? boot : null,
           quirks: { completeInstructions: context.quirks?.completeInstructions ?? false },
+          exitTiming: exitTiming ? { sampleEvery: config.profileExits, totals: exitTiming } : null,
         });
       }
-      return new Machine(context.generation, config, vm, memory, regions, platform, specs, counters);
+      return new Machine(context.generation, config, vm, memory, regions, platform, specs, counters, exitTiming);
     } catch (error) {
       vm.close();
       memory?.close();
@@ -107,6 +113,13 @@ export class Machine {
   /** Exit counts per vCPU, indexed by KVM exit reason. */
   exitCounts(): Float64Array[] {
     return this.specs.map((_, id) => new Float64Array(this.counters, id * COUNTER_SLOTS * 8, COUNTER_SLOTS));
+  }
+
+  /** With exit profiling on: per vCPU, time per exit by KVM exit reason. */
+  exitTimes(): Array<Record<number, ReasonTimes>> | null {
+    const totals = this.exitTiming;
+    if (!totals) return null;
+    return this.specs.map((_, id) => exitTimesByReason(new Float64Array(totals, id * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS)));
   }
 
   /** Releases the VM and its RAM. The vCPUs must be detached from the pool first. */

@@ -51,9 +51,10 @@ export interface RunningVmm {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningVmm {
+/** `stdin: 'pipe'` gives the child a pipe on stdin (child.stdin), for serial input; the default is none. */
+export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}): RunningVmm {
   const started = Date.now();
-  const child = spawn(process.execPath, [NODEVMM_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(process.execPath, [NODEVMM_BIN, ...args], { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

@@ -1,6 +1,6 @@
 // The embedding API on real KVM: the same three ends of a VM as the CLI, seen through typed streams.
 import test from 'ava';
-import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import { firstValueFrom, filter, skip, take, toArray } from 'rxjs';
 import { Vmm, VmmError, eventName, type VmState } from '../../src/index.js';
 import { guestPath } from '../helpers/project.js';
 import { kvmTest, kvmSerialTest } from '../helpers/kvm-test.js';
@@ -52,7 +52,8 @@ kvmTest('noShutdown: the VM stops, the VMM stays, and the VM boots again fresh',
   await vmm.boot();
   await stopped;
   t.is(vmm.info().state, 'Shutdown');
-  const again = firstValueFrom(vmm.state$.pipe(filter((s) => s === 'Shutdown'), take(1)));
+  // state$ replays the current state (Shutdown): wait for the next Shutdown after Running
+  const again = firstValueFrom(vmm.state$.pipe(skip(1), filter((s) => s === 'Shutdown'), take(1)));
   await vmm.boot();
   await again;
   await until(() => serial().split('nodevmm guest: poweroff').length === 3);

@@ -74,6 +74,10 @@ linuxTest('Linux boots to /init on the platform nodevmm describes, then `powerof
   t.regex(out, new RegExp(`smpboot: Allowing ${CPUS} CPUs, 0 hotplug CPUs`));
   t.regex(out, new RegExp(`smp: Brought up 1 node, ${CPUS} CPUs`));
   t.regex(out, /ttyS0 at I\/O 0x3f8 .* is a 16550A/);
+  // the CMOS RTC, found through the DSDT's PNP0B00 device, sets the system clock from our CMOS time
+  t.regex(out, /rtc_cmos \S+: registered as rtc0/);
+  t.regex(out, /rtc_cmos \S+: setting system clock to \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d UTC/);
+  t.notRegex(out, /rtc_cmos: probe of rtc_cmos failed/);
   t.regex(out, new RegExp(`NODEVMM-INIT: up, cpus=${CPUS}`));
   t.regex(out, /NODEVMM-INIT: poweroff/);
   t.regex(out, /reboot: Power down/);

@@ -1,12 +1,11 @@
-// Time spent per exit inside nodevmm's vCPU loop, by exit reason, without touching the loop: this
-// wraps the vCPU the loop calls. For a sampled exit it reads the clock around run() and again when
-// the loop calls run() next, so it knows
+// Time spent per exit inside a vCPU worker, by exit reason (`--profile-exits`), without touching the
+// loop: this wraps the vCPU entry the loop calls. For a sampled exit it reads the clock around run()
+// and again when the loop calls run() next, so it knows
 //   kvm: time inside run() - the KVM_RUN ioctl (guest, the kernel's exit and entry) plus the addon call
 //   vmm: time from run() returning to the next run() - the loop's dispatch and the device handler
-// and books both to that exit's reason. Every exit is counted; one in `sampleEvery` is timed, so the
-// clock's own cost (measured and reported) can be kept small. Written so that src/actors could take
-// it as is (see docs/BENCHMARKS.md, "Measuring inside nodevmm").
-import type { LoopVcpu } from '../../src/actors/vcpu-loop.js';
+// and books both to that exit's reason. One exit in `sampleEvery` is timed, so the clock's own cost
+// stays small (docs/BENCHMARKS.md, "Measuring inside nodevmm"); off, none of this is on the path.
+import type { LoopVcpu } from './vcpu-loop.js';
 
 export const REASON_SLOTS = 64;
 const FIELDS = 4; // exits, timed exits, kvm ms, vmm ms
@@ -21,17 +20,22 @@ export interface ReasonTimes {
   vmmNs: number;
 }
 
+export const EXIT_TIMING_WORDS = REASON_SLOTS * FIELDS;
+
 export class TimedVcpu implements LoopVcpu {
-  /** per exit reason: FIELDS numbers (a plain array of doubles; a SharedArrayBuffer in src) */
-  readonly totals = new Float64Array(REASON_SLOTS * FIELDS);
   private countdown = 1;
   /** the reason of the last timed exit, until the loop comes back for the next run() */
   private pendingSlot = -1;
   private lastReturnMs = 0;
 
+  /**
+   * `totals`: EXIT_TIMING_WORDS doubles (per reason: exits, timed exits, kvm ms, vmm ms), e.g. over a
+   * SharedArrayBuffer the main thread reads.
+   */
   constructor(
     private readonly inner: LoopVcpu,
     private readonly sampleEvery = 1,
+    readonly totals: Float64Array<ArrayBufferLike> = new Float64Array(EXIT_TIMING_WORDS),
   ) {}
 
   get record(): ArrayBuffer {
@@ -64,22 +68,26 @@ export class TimedVcpu implements LoopVcpu {
     return reason;
   }
 
-  /** Totals by reason, in ns (the clock reads ms as doubles; converted here, not per exit). */
   byReason(): Record<number, ReasonTimes> {
-    const out: Record<number, ReasonTimes> = {};
-    for (let reason = 0; reason < REASON_SLOTS; reason++) {
-      const at = reason * FIELDS;
-      if (this.totals[at + EXITS] > 0) {
-        out[reason] = {
-          count: this.totals[at + EXITS],
-          timed: this.totals[at + TIMED],
-          kvmNs: this.totals[at + KVM] * 1e6,
-          vmmNs: this.totals[at + VMM] * 1e6,
-        };
-      }
-    }
-    return out;
+    return exitTimesByReason(this.totals);
   }
+}
+
+/** Totals by reason, in ns (the clock reads ms as doubles; converted here, not per exit). */
+export function exitTimesByReason(totals: Float64Array<ArrayBufferLike>): Record<number, ReasonTimes> {
+  const out: Record<number, ReasonTimes> = {};
+  for (let reason = 0; reason < REASON_SLOTS; reason++) {
+    const at = reason * FIELDS;
+    if (totals[at + EXITS] > 0) {
+      out[reason] = {
+        count: totals[at + EXITS],
+        timed: totals[at + TIMED],
+        kvmNs: totals[at + KVM] * 1e6,
+        vmmNs: totals[at + VMM] * 1e6,
+      };
+    }
+  }
+  return out;
 }
 
 const slot = (reason: number): number => (reason < REASON_SLOTS ? reason : REASON_SLOTS - 1) * FIELDS;
