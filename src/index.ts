@@ -14,3 +14,5 @@ export { decide, lifecyclePolicy } from './actors/policy.js';
 export type { LifecycleAction, PolicyOptions } from './actors/policy.js';
 export { detectPlatformQuirks } from './vm/quirks.js';
 export type { PlatformQuirks } from './vm/quirks.js';
+export { ApiServer } from './api/http-server.js';
+export { ApiClient, ApiError, ApiConnectionError } from './api/remote-client.js';

@@ -39,6 +39,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Fields of a sub-object other than the ones nodevmm implements: accepted when absent or at Cloud
+ * Hypervisor's default (clients generated from its schema send those), refused by name otherwise.
+ */
+function checkOtherFields(object: Record<string, unknown>, name: string, supported: readonly string[], defaults: Record<string, unknown> = {}): void {
+  for (const [field, value] of Object.entries(object)) {
+    if (supported.includes(field) || value === undefined || value === null) continue;
+    if (field in defaults && defaults[field] === value) continue;
+    throw invalid(`${name}.${field} is not supported by nodevmm yet`);
+  }
+}
+
 function integerField(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${name} must be an integer`);
   if (value < min || value > max) throw invalid(`${name} must be between ${min} and ${max}, got ${value}`);
@@ -63,8 +75,10 @@ function parseConsole(value: unknown, name: string, fallback: ConsoleMode): Cons
   const socket = stringField(value.socket, `${name}.socket`);
   if (mode === 'File' && !file) throw invalid(`${name}.file is required with mode File`);
   if (mode === 'Socket' && !socket) throw invalid(`${name}.socket is required with mode Socket`);
-  // Pty needs a native openpty; only the serial port has a Socket backend.
-  if (mode === 'Pty' || (mode === 'Socket' && name !== 'serial')) throw invalid(`${name}.mode ${mode} is not supported yet`);
+  checkOtherFields(value, name, ['mode', 'file', 'socket'], { iommu: false });
+  // Pty needs a native openpty. The console is a virtio console, which nodevmm does not have yet.
+  if (mode === 'Pty') throw invalid(`${name}.mode Pty is not supported yet`);
+  if (name === 'console' && mode !== 'Off') throw invalid(`console.mode ${mode}: nodevmm has no virtio console yet; use serial`);
   return { mode: mode as ConsoleMode, ...(file ? { file } : {}), ...(socket ? { socket } : {}) };
 }
 
@@ -109,6 +123,7 @@ export function parseVmConfig(input: unknown): VmConfig {
   const boot = cpus.boot_vcpus === undefined ? 1 : integerField(cpus.boot_vcpus, 'cpus.boot_vcpus', 1, MAX_VCPUS);
   const max = cpus.max_vcpus === undefined ? boot : integerField(cpus.max_vcpus, 'cpus.max_vcpus', 1, MAX_VCPUS);
   if (max !== boot) throw invalid('cpus.max_vcpus must equal cpus.boot_vcpus (vCPU hotplug is not supported)');
+  checkOtherFields(cpus, 'cpus', ['boot_vcpus', 'max_vcpus'], { kvm_hyperv: false, nested: true });
 
   const memory = input.memory === undefined ? {} : input.memory;
   if (!isObject(memory)) throw invalid('memory must be an object');
@@ -122,11 +137,9 @@ export function parseVmConfig(input: unknown): VmConfig {
   if (size > totalmem()) {
     throw invalid(`memory.size ${size} bytes is more than this host has (${totalmem()} bytes)`);
   }
-  for (const field of Object.keys(memory)) {
-    if (field !== 'size' && memory[field] !== undefined && memory[field] !== false) {
-      throw invalid(`memory.${field} is not supported by nodevmm yet`);
-    }
-  }
+  checkOtherFields(memory, 'memory', ['size'], {
+    mergeable: false, shared: false, hugepages: false, prefault: false, thp: true, hotplug_method: 'Acpi',
+  });
 
   // The payload, or the older top-level kernel/cmdline/initramfs form.
   let kernel: string | undefined;
@@ -137,7 +150,7 @@ export function parseVmConfig(input: unknown): VmConfig {
     kernel = stringField(input.payload.kernel, 'payload.kernel');
     cmdline = stringField(input.payload.cmdline, 'payload.cmdline');
     initramfs = stringField(input.payload.initramfs, 'payload.initramfs');
-    if (input.payload.firmware !== undefined) throw invalid('payload.firmware is not supported by nodevmm');
+    checkOtherFields(input.payload, 'payload', ['kernel', 'cmdline', 'initramfs']);
   } else {
     const legacyPath = (value: unknown, name: string, key: string): string | undefined => {
       if (value === undefined || value === null) return undefined;

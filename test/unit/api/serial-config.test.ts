@@ -15,5 +15,17 @@ test('serial mode Socket needs its path', (t) => {
 
 test('Pty is refused by name, and the console has no Socket backend', (t) => {
   t.throws(() => parseVmConfig(withSerial({ mode: 'Pty' })), { message: 'serial.mode Pty is not supported yet' });
-  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Socket', socket: '/tmp/c' })), { message: 'console.mode Socket is not supported yet' });
+  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Socket', socket: '/tmp/c' })), { message: 'console.mode Socket: nodevmm has no virtio console yet; use serial' });
+  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Tty' })), { message: 'console.mode Tty: nodevmm has no virtio console yet; use serial' });
+  t.notThrows(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Off' })));
+});
+
+test("Cloud Hypervisor's defaults for fields nodevmm lacks are accepted; anything else is refused by name", (t) => {
+  const base = withSerial({ mode: 'Null' });
+  t.notThrows(() => parseVmConfig({ ...base, cpus: { boot_vcpus: 1, max_vcpus: 1, kvm_hyperv: false, nested: true } }));
+  t.notThrows(() => parseVmConfig({ ...base, memory: { size: 64 << 20, thp: true, shared: false, mergeable: false, hugepages: false } }));
+  t.throws(() => parseVmConfig({ ...base, cpus: { boot_vcpus: 2, topology: { threads_per_core: 1 } } }), { message: 'cpus.topology is not supported by nodevmm yet' });
+  t.throws(() => parseVmConfig({ ...base, memory: { size: 64 << 20, hugepages: true } }), { message: 'memory.hugepages is not supported by nodevmm yet' });
+  t.throws(() => parseVmConfig({ ...base, serial: { mode: 'Null', iommu: true } }), { message: 'serial.iommu is not supported by nodevmm yet' });
+  t.throws(() => parseVmConfig({ ...base, payload: { ...(base as { payload: object }).payload, firmware: '/x' } }), { message: 'payload.firmware is not supported by nodevmm yet' });
 });

@@ -38,3 +38,19 @@ test('the hypervisor bit is set; the other leaves and the input are untouched', 
   t.deepEqual(row(cpuid, 0x40000000), row(supported, 0x40000000));
   t.deepEqual(supported, before, 'the supported list is copied, not changed');
 });
+
+test('a policy hides features by name, in whichever leaf and register holds them', (t) => {
+  const withLeaf7 = Uint32Array.from([...supported, ...[0x7, 0, 1, 0, 0x00000781, 0x00000004, 0x00000010, 0, 0, 0]]);
+  const cpuid = cpuidForVcpu(withLeaf7, { vcpuId: 0, vcpuCount: 1, hide: ['cx16', 'ssse3', 'smep', 'erms', 'fsrm', 'gfni'] });
+  const leaf1 = row(cpuid, 1);
+  t.is(leaf1[5] & (1 << 13), 0, 'cx16 gone');
+  t.is(leaf1[5] & (1 << 9), 0, 'ssse3 gone');
+  t.not(leaf1[5] & (1 << 0), 0, 'sse3 kept');
+  const leaf7 = row(cpuid, 7);
+  t.is(leaf7[4], 0x00000781 & ~(1 << 7) & ~(1 << 9), 'smep and erms gone, the rest of EBX kept');
+  t.is(leaf7[6], 0, 'fsrm gone');
+});
+
+test('an unknown feature name is an error, not a silent no-op', (t) => {
+  t.throws(() => cpuidForVcpu(supported, { vcpuId: 0, vcpuCount: 1, hide: ['cx61'] }), { instanceOf: RangeError, message: /unknown CPU feature 'cx61'/ });
+});
