@@ -35,7 +35,12 @@ export class VcpuPool {
   readonly control: SharedArrayBuffer;
   private readonly controlWords: Int32Array;
 
-  constructor(readonly size: number, private readonly hooks: PoolHooks) {
+  /** `workerUrl`: the worker program (tests substitute one that fails in a chosen way) */
+  constructor(
+    readonly size: number,
+    private readonly hooks: PoolHooks,
+    private readonly workerUrl: URL = WORKER_URL,
+  ) {
     this.control = new SharedArrayBuffer(size * 4);
     this.controlWords = new Int32Array(this.control);
   }
@@ -47,7 +52,7 @@ export class VcpuPool {
 
   private spawn(id: number): Slot {
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(WORKER_URL, { workerData: { port: port2 }, transferList: [port2], name: `vcpu-${id}` });
+    const worker = new Worker(this.workerUrl, { workerData: { port: port2 }, transferList: [port2], name: `vcpu-${id}` });
     const api = Comlink.wrap<VcpuWorkerApi>(port1 as unknown as Comlink.Endpoint);
     worker.on('error', (error) => {
       if (!this.closing) this.hooks.onWorkerDeath(id, error);
