@@ -21,7 +21,12 @@ export interface OpenApiDoc {
 }
 
 export const OPENAPI_PATH = join(ROOT, 'docs', 'openapi.yaml');
-export const CH_OPENAPI_PATH = join(ROOT, '..', 'shared', 'reference', 'cloud-hypervisor-openapi.yaml');
+/**
+ * Cloud Hypervisor's published document is reference material beside the project, not part of it:
+ * NODEVMM_CH_OPENAPI, or ../shared/reference/ next to the checkout.
+ */
+export const CH_OPENAPI_PATH =
+  process.env.NODEVMM_CH_OPENAPI ?? join(ROOT, '..', 'shared', 'reference', 'cloud-hypervisor-openapi.yaml');
 
 export function loadOpenApi(path = OPENAPI_PATH): OpenApiDoc {
   return parse(readFileSync(path, 'utf8')) as OpenApiDoc;
