@@ -2,9 +2,7 @@
 // streams. The REST API and the CLI are thin layers over this class. It never calls process.exit:
 // `exited` resolves with the status the process should end with.
 import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { native, type NativeKvm } from '../kvm/native.js';
-import { KvmExitName } from '../kvm/constants.js';
 import { Supervisor, type FatalEvent, type GuestExitEvent, type ResetEvent } from '../actors/supervisor.js';
 import type { LifecycleAction } from '../actors/policy.js';
 import type { LifecycleEvent, VcpuStop } from '../actors/lifecycle.js';
@@ -19,7 +17,8 @@ import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 import { parseVmConfig, type VmConfig } from './config.js';
 import { VmmError, errorChain } from './errors.js';
 import { SerialInput } from './serial-input.js';
-import { SerialSocketServer } from './serial-socket.js';
+import { openSerialOutput, type SerialOutput } from './serial-output.js';
+import { exitCountsByName, exitTimesByName, type ExitCounts, type ExitTimes } from './counters.js';
 
 export type VmState = 'NotCreated' | 'Created' | 'Running' | 'Paused' | 'Shutdown';
 
@@ -54,7 +53,7 @@ export interface VmInfo {
 
 export interface VmCounters {
   /** per vCPU: exits by reason (io, mmio, hlt, shutdown, intr, internal_error…) */
-  vcpus: Array<Record<string, number>>;
+  vcpus: ExitCounts[];
   lifecycle: { boots: number; reboots: number; guest_shutdowns: number; api_shutdowns: number; pauses: number; resumes: number };
   serial: { dropped_bytes: number };
   /** events the event monitor could not deliver (a reader that fell too far behind, a failed target) */
@@ -63,7 +62,7 @@ export interface VmCounters {
    * With `profileExits`: per vCPU, by exit reason, the time per timed exit spent in KVM_RUN (`kvm_ns`:
    * the guest, the kernel's exit and entry, the addon call) and in the worker's handling (`vmm_ns`).
    */
-  exit_timing?: Array<Record<string, { exits: number; timed: number; kvm_ns: number; vmm_ns: number }>>;
+  exit_timing?: ExitTimes[];
 }
 
 export const VERSION = '0.1.0';
@@ -103,7 +102,7 @@ export class Vmm {
   private operations: Promise<unknown> = Promise.resolve();
   private finished = false;
   private resolveExit!: (exit: VmmExit) => void;
-  private serialOutput: { write(bytes: Uint8Array): void; close(): void } | null = null;
+  private serialOutput: SerialOutput | null = null;
   private readonly serialInput = new SerialInput();
   private readonly lifecycleCounts = { boots: 0, reboots: 0, guest_shutdowns: 0, api_shutdowns: 0, pauses: 0, resumes: 0 };
 
@@ -243,36 +242,14 @@ export class Vmm {
 
   counters(): VmCounters {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
-    const vcpus = (this.machine?.exitCounts() ?? []).map((counts) => {
-      const byReason: Record<string, number> = {};
-      counts.forEach((count, reason) => {
-        if (count > 0) byReason[KvmExitName[reason] ?? `exit_${reason}`] = count;
-      });
-      return byReason;
-    });
+    const times = this.machine?.exitTimes();
     return {
-      vcpus,
+      vcpus: (this.machine?.exitCounts() ?? []).map(exitCountsByName),
       lifecycle: { ...this.lifecycleCounts },
       serial: { dropped_bytes: this.serialRing.dropped },
       event_monitor: { lost_events: this.monitor?.lostCount ?? 0, pending_events: this.monitor?.pendingCount ?? 0 },
-      ...(this.machine?.exitTimes() ? { exit_timing: this.exitTiming() } : {}),
+      ...(times ? { exit_timing: times.map(exitTimesByName) } : {}),
     };
-  }
-
-  private exitTiming(): VmCounters['exit_timing'] {
-    return this.machine!.exitTimes()!.map((byReason) =>
-      Object.fromEntries(
-        Object.entries(byReason).map(([reason, t]) => [
-          KvmExitName[Number(reason)] ?? `exit_${reason}`,
-          {
-            exits: t.count,
-            timed: t.timed,
-            kvm_ns: t.timed > 0 ? Math.round(t.kvmNs / t.timed) : 0,
-            vmm_ns: t.timed > 0 ? Math.round(t.vmmNs / t.timed) : 0,
-          },
-        ]),
-      ),
-    );
   }
 
   /** Shuts the VMM down (vmm.shutdown, or a signal): stops the VM, ends the threads, exits 0. */
@@ -526,16 +503,10 @@ export class Vmm {
   private async openSerialOutput(config: VmConfig): Promise<void> {
     this.serialOutput?.close();
     this.serialOutput = null;
-    const serial = config.serial;
-    if (serial.mode === 'Tty') {
-      const tty = this.options.tty ?? process.stdout;
-      this.serialOutput = { write: (bytes) => tty.write(bytes), close: () => {} };
-    } else if (serial.mode === 'File') {
-      const stream: WriteStream = createWriteStream(serial.file!, { flags: 'w' });
-      stream.on('error', (e) => this.log(`serial file: ${e.message}`));
-      this.serialOutput = { write: (bytes) => stream.write(bytes), close: () => stream.end() };
-    } else if (serial.mode === 'Socket') {
-      this.serialOutput = await SerialSocketServer.open(serial.socket!, { input: (bytes) => this.writeSerial(bytes), log: this.log });
-    }
+    this.serialOutput = await openSerialOutput(config.serial, {
+      tty: this.options.tty ?? process.stdout,
+      input: (bytes) => this.writeSerial(bytes),
+      log: this.log,
+    });
   }
 }

@@ -1,0 +1,33 @@
+// vm.counters' per-vCPU parts: the exit counts and (with profiling on) exit times the workers keep in
+// shared memory, keyed by exit-reason name.
+import { KvmExitName } from '../kvm/constants.js';
+import type { ReasonTimes } from '../actors/exit-timing.js';
+
+export type ExitCounts = Record<string, number>;
+export type ExitTimes = Record<string, { exits: number; timed: number; kvm_ns: number; vmm_ns: number }>;
+
+const reasonName = (reason: number): string => KvmExitName[reason] ?? `exit_${reason}`;
+
+/** Exit counts indexed by KVM exit reason → { io: 123, mmio: 4, … } (zero counts left out). */
+export function exitCountsByName(counts: Float64Array): ExitCounts {
+  const byName: ExitCounts = {};
+  counts.forEach((count, reason) => {
+    if (count > 0) byName[reasonName(reason)] = count;
+  });
+  return byName;
+}
+
+/** Timing totals by reason → the mean time per timed exit, in KVM and in the worker. */
+export function exitTimesByName(byReason: Record<number, ReasonTimes>): ExitTimes {
+  return Object.fromEntries(
+    Object.entries(byReason).map(([reason, t]) => [
+      reasonName(Number(reason)),
+      {
+        exits: t.count,
+        timed: t.timed,
+        kvm_ns: t.timed > 0 ? Math.round(t.kvmNs / t.timed) : 0,
+        vmm_ns: t.timed > 0 ? Math.round(t.vmmNs / t.timed) : 0,
+      },
+    ]),
+  );
+}

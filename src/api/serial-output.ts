@@ -1,0 +1,35 @@
+// Where the guest's serial output goes on the host, by serial mode: the terminal (Tty), a file, or a
+// Unix socket whose clients also type into the guest. Null and Off have no host side (serial$ still
+// carries the bytes for embedders, except with Off, which has no port at all).
+import { createWriteStream } from 'node:fs';
+import type { ConsoleConfig } from './config.js';
+import { SerialSocketServer } from './serial-socket.js';
+
+export interface SerialOutput {
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+export interface SerialOutputDeps {
+  /** where mode Tty writes */
+  tty: NodeJS.WritableStream;
+  /** host → guest bytes (the socket's clients) */
+  input(bytes: Uint8Array): Promise<void>;
+  log(message: string): void;
+}
+
+export async function openSerialOutput(serial: ConsoleConfig, deps: SerialOutputDeps): Promise<SerialOutput | null> {
+  switch (serial.mode) {
+    case 'Tty':
+      return { write: (bytes) => deps.tty.write(bytes), close: () => {} };
+    case 'File': {
+      const stream = createWriteStream(serial.file!, { flags: 'w' });
+      stream.on('error', (e) => deps.log(`serial file: ${e.message}`));
+      return { write: (bytes) => stream.write(bytes), close: () => stream.end() };
+    }
+    case 'Socket':
+      return SerialSocketServer.open(serial.socket!, { input: deps.input, log: deps.log });
+    default:
+      return null;
+  }
+}
