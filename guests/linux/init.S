@@ -6,15 +6,17 @@
  * cloud kernel (CONFIG_IA32_EMULATION=y).
  *
  * Why 32-bit, and why the vDSO: on kvm_pvm (the KVM of the development machine; see
- * docs/PLATFORM.md and guests/experiments/user-entry.S) a 64-bit `syscall` from guest user mode
+ * docs/PLATFORM.md and guests/user-entry.S) a 64-bit `syscall` from guest user mode
  * never reaches the guest kernel, and 32-bit user code runs in the host's instruction emulator, which
  * cannot execute `int n` in protected mode: `int $0x80` raises #UD. `sysenter` (what
  * __kernel_vsyscall executes on Intel) is emulated and enters the kernel. The kernel's fast return,
  * `sysretl`, is emulated wrongly there: it lands in the vDSO's landing pad with the 64-bit user code
- * segment (0x33) instead of the 32-bit one (0x23). `sys` below copes with both: the landing pad
- * (pop %ebp; pop %edx; pop %ecx; ret) pops 4-byte slots in compatibility mode and returns after the
- * call, while in 64-bit mode the same bytes pop 8-byte slots and return to sys_return64, which
- * far-returns to compatibility mode at the same place with the same stack. On real hardware the
+ * segment (0x33) instead of the 32-bit one (0x23), and with the kernel's SS (often NULL) left in the
+ * emulator's segment cache. `sys` below copes with both: the landing pad (pop %ebp; pop %edx;
+ * pop %ecx; ret) pops 4-byte slots in compatibility mode and returns after the call, while in 64-bit
+ * mode the same bytes pop 8-byte slots and return to sys_return64, which far-returns to compatibility
+ * mode at the same place with the same stack, where sys_return32 loads SS, DS and ES again (a
+ * reboot test's /init died of #SS before it did). On real hardware the
  * second path is never taken. Nothing here depends on it beyond these few lines; a restarted system
  * call (the kernel moves the return address onto the vDSO's `int $0x80`) would still fail on kvm_pvm,
  * but PID 1 with default signal actions receives no signal that restarts one.
@@ -62,6 +64,7 @@
 #define AT_NULL    0
 #define AT_SYSINFO 32          /* the vDSO's __kernel_vsyscall */
 #define USER32_CS  0x23        /* Linux's __USER32_CS: 32-bit user code */
+#define USER_DS    0x2b        /* Linux's __USER_DS */
 
 #define EINTR 4
 #define AFFINITY_BYTES 1024    /* 8192 CPUs: Debian's NR_CPUS */
@@ -324,11 +327,20 @@ sys_returned:
 /* Reached only when the kernel's sysretl came back in 64-bit mode: RSP is 16 above the call's ESP. */
 sys_return64:
         lea     -16(%rsp), %rsp
-        lea     sys_returned(%rip), %rcx        /* ECX is restored at sys_returned */
+        lea     sys_return32(%rip), %rcx        /* ECX is restored at sys_returned */
         pushq   $USER32_CS
         push    %rcx
         lretq
         .code32
+/* That sysretl also left the kernel's SS (often NULL) in the emulator's segment cache, so the first
+ * stack access would raise #SS: load SS, DS and ES again, here in 32-bit mode (a load in 64-bit mode
+ * runs natively and does not reach the emulator's cache). */
+sys_return32:
+        mov     $USER_DS, %ecx
+        mov     %ecx, %ss
+        mov     %ecx, %ds
+        mov     %ecx, %es
+        jmp     sys_returned
 
 /* Returns in esi the value of the environment variable action=, or 0. */
 find_action:

@@ -43,9 +43,16 @@ export function isLinuxElf(image: Uint8Array): boolean {
   );
 }
 
+/**
+ * The command line a Linux payload gets: the user's, then the platform's additions — before a ` -- `
+ * if there is one, since what follows it belongs to init.
+ */
 export function effectiveCmdline(cmdline: string, linux: boolean, extra: readonly string[] = []): string {
   if (!linux || extra.length === 0) return cmdline;
-  return [cmdline, ...extra].filter((part) => part !== '').join(' ');
+  const split = /(^|\s)--(\s|$)/.exec(cmdline);
+  const kernelPart = split ? cmdline.slice(0, split.index) : cmdline;
+  const initPart = split ? cmdline.slice(split.index).trimStart() : '';
+  return [kernelPart.trim(), ...extra, initPart].filter((part) => part !== '').join(' ');
 }
 
 export async function loadPayload(payload: PayloadConfig, ram: GuestRam, regions: readonly RamRegion[], options: LoadOptions = {}): Promise<LoadedPayload> {

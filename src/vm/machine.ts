@@ -96,7 +96,7 @@ export class Machine {
           platform: shared,
           control: pool.control,
           counters,
-          cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus }),
+          cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus, hide: context.quirks?.hiddenCpuFeatures }),
           boot: id === 0 ? boot : null,
           quirks: { completeInstructions: context.quirks?.completeInstructions ?? false },
           exitTiming: exitTiming ? { sampleEvery: config.profileExits, totals: exitTiming } : null,

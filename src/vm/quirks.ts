@@ -18,14 +18,20 @@ export interface PlatformQuirks {
   linuxCmdline: string[];
   /** each command-line addition with the reason for it */
   linuxCmdlineReasons: ReadonlyArray<{ arg: string; why: string }>;
+  /**
+   * CPU features the platform cannot run, hidden from every guest's CPUID (src/vm/cpuid.ts). kvm_pvm
+   * mostly ignores KVM_SET_CPUID2, which is why Linux also gets them on its command line.
+   */
+  hiddenCpuFeatures: readonly string[];
 }
 
 /**
  * What a Linux guest needs on kvm_pvm, beyond what the user's command line says. Two kinds: features
  * the host's emulator cannot run (hidden, so Linux picks other code), and boot work that only pays
  * off on real hardware but costs minutes when every kernel instruction is emulated (~2-4 million
- * instructions per second). Only documented kernel parameters; none changes what the guest can do
- * once it is up. Names an older or newer kernel does not know are ignored by it.
+ * instructions per second). Only documented kernel parameters; what they skip are boot-time checks
+ * (self-tests, ftrace's weak-function scan), no feature of the running guest. Names an older or newer
+ * kernel does not know are ignored by it.
  */
 export const PVM_LINUX_CMDLINE: ReadonlyArray<{ arg: string; why: string }> = [
   { arg: 'noxsave', why: 'the emulator has no xsave/xrstor: Linux uses fxsave for FPU state' },
@@ -54,6 +60,7 @@ export const PVM_QUIRKS: PlatformQuirks = {
   completeInstructions: true,
   linuxCmdline: PVM_LINUX_CMDLINE.map((q) => q.arg),
   linuxCmdlineReasons: PVM_LINUX_CMDLINE,
+  hiddenCpuFeatures: ['xsave', 'cx16', 'smap', 'smep', 'ssse3', 'popcnt', 'rdtscp', 'erms', 'fsrm', 'fsgsbase'],
 };
 
 export function detectPlatformQuirks(sysModule = '/sys/module'): PlatformQuirks | null {

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { cpuidForVcpu } from '../../../src/vm/cpuid.js';
+import { cpuidForVcpu, featureBits } from '../../../src/vm/cpuid.js';
+import { PVM_QUIRKS } from '../../../src/vm/quirks.js';
 
 /** kvm_cpuid_entry2 rows: function, index, flags, eax, ebx, ecx, edx (+3 padding words). */
 function entries(rows: number[][]): Uint32Array {
@@ -53,4 +54,9 @@ test('a policy hides features by name, in whichever leaf and register holds them
 
 test('an unknown feature name is an error, not a silent no-op', (t) => {
   t.throws(() => cpuidForVcpu(supported, { vcpuId: 0, vcpuCount: 1, hide: ['cx61'] }), { instanceOf: RangeError, message: /unknown CPU feature 'cx61'/ });
+});
+
+test("the kvm_pvm profile's hidden features are all names the CPUID policy knows", (t) => {
+  t.notThrows(() => featureBits(PVM_QUIRKS.hiddenCpuFeatures));
+  t.true(PVM_QUIRKS.hiddenCpuFeatures.includes('cx16'));
 });

@@ -1,4 +1,4 @@
-// How guest *user* mode enters a 64-bit guest kernel on this KVM: guests/experiments/user-entry.S, a
+// How guest *user* mode enters a 64-bit guest kernel on this KVM: guests/user-entry.S, a
 // one-second PVH guest that sets up long mode, an IDT, a TSS and the system-call MSRs as Linux does,
 // then runs user code that executes int $0x80, sysenter, syscall… and reports what arrived. The
 // assertions pin down the kvm_pvm behaviour that shapes the Linux test's /init (docs/PLATFORM.md):
@@ -15,7 +15,7 @@ const onPvm = existsSync('/sys/module/kvm_pvm');
 
 function buildGuest(): string {
   const dir = mkdtempSync(join(tmpdir(), 'nodevmm-user-entry-'));
-  const source = join(ROOT, 'guests', 'experiments', 'user-entry.S');
+  const source = join(ROOT, 'guests', 'user-entry.S');
   execFileSync('gcc', ['-c', '-nostdlib', '-o', join(dir, 'user-entry.o'), source]);
   execFileSync('ld', ['-m', 'elf_x86_64', '-nostdlib', '--no-warn-rwx-segments', '-T', join(ROOT, 'guests', 'pvh.ld'),
     '-o', join(dir, 'user-entry.elf'), join(dir, 'user-entry.o')]);
@@ -77,6 +77,7 @@ kvmTest('user-entry: what guest user mode reaches the guest kernel with (int $0x
     t.is(field(get('user32 int $0x80'), 'vector'), '80');
     t.is(field(get('user64 int $0x80'), 'vector'), '80');
     t.regex(sysenter, /sysretl back to user\)\n\s+SYSENTER_EIP entry .*eax=3/);
+    t.regex(get('user32 vDSO-style sysenter, sysretl, no SS reload'), /user-cs-before-call=23 .*eax=2\b/);
     return;
   }
   // kvm_pvm: 32-bit user code is emulated (its loop costs ~100x the 64-bit one)…
@@ -92,6 +93,10 @@ kvmTest('user-entry: what guest user mode reaches the guest kernel with (int $0x
   const syscall64 = get('user64 syscall');
   t.is(field(syscall64, 'vector'), 'd', syscall64);
   t.is(field(syscall64, 'cs'), '33');
-  // sysretl lands in 64-bit mode (CS 0x33) instead of 32-bit mode.
+  // sysretl lands in 64-bit mode (CS 0x33) instead of 32-bit mode…
   t.regex(sysenter, /sysretl back to user\)\n\s+vector=6 .*cs=33 /);
+  // …and leaves the kernel's NULL SS in the emulator's segment cache: back in 32-bit mode without
+  // loading SS again, the first stack access raises #SS (vector 0xc).
+  const nofix = get('user32 vDSO-style sysenter, sysretl, no SS reload');
+  t.regex(nofix, /sysretl back to user\)\n\s+vector=c .*cs=23 /, nofix);
 });

@@ -28,7 +28,9 @@
  *     `syscall` jumps to LSTAR without leaving user mode (the first privileged instruction there raises
  *     #GP with CS 0x33 in the frame);
  *   - `sysenter` from 32-bit user mode reaches IA32_SYSENTER_EIP at CPL0 with RSP = IA32_SYSENTER_ESP;
- *     `iretq` back to 32-bit user mode works; `sysretl` returns with CS 0x33 (64-bit) instead of 0x23.
+ *     `iretq` back to 32-bit user mode works; `sysretl` returns with CS 0x33 (64-bit) instead of 0x23,
+ *     and with the kernel's SS still in the emulator's segment cache: after a NULL kernel SS (as in
+ *     Linux), the first stack access back in 32-bit mode raises #SS unless SS is loaded again there.
  *
  * Build: gcc -c -nostdlib user-entry.S && ld -m elf_x86_64 -nostdlib -T ../pvh.ld (an ELF64 with the
  * 32-bit PVH entry; test/linux/user-entry.test.ts builds it into a temporary directory).
@@ -261,6 +263,8 @@ vsyscall_sysenter_entry:
         call print
         mov $vsyscall_landing_pad, %ecx
         mov $0x202, %r11d
+        xor %eax, %eax
+        mov %eax, %ss                   /* a NULL SS in kernel mode, as Linux's often is */
         mov saved_rax, %rax
         mov %rbp, %rsp
         sysretl
@@ -474,6 +478,22 @@ u32_vs_after_call:
         mov %cs, %ebx                   /* 0x23 if we are back in compatibility mode */
         inc %eax
         jmp 1b
+/* the same without loading SS again after coming back through the 64-bit path */
+u32_vsyscall_nofix:
+        mov $1, %eax
+1:      push %ecx
+        push %edx
+        sub $16, %esp
+        movl $u32_vs_ret64_nofix, 8(%esp)
+        movl $0, 12(%esp)
+        call vsyscall_stub
+u32_vs_after_call_nofix:
+        add $16, %esp
+        pop %edx
+        pop %ecx
+        mov %cs, %ebx
+        inc %eax
+        jmp 1b
 /* the bytes of Linux 6.1's __kernel_vsyscall after its alternatives are applied on Intel */
 vsyscall_stub:
         push %ecx
@@ -491,9 +511,24 @@ vsyscall_landing_pad:
 u32_vs_ret64:
         lea -16(%rsp), %rsp
         pushq $USER32_CS
-        pushq $u32_vs_after_call
+        pushq $u32_vs_fixup32
         lretq
         .code32
+u32_vs_ret64_nofix:
+        .code64
+        lea -16(%rsp), %rsp
+        pushq $USER32_CS
+        pushq $u32_vs_after_call_nofix
+        lretq
+        .code32
+/* sysretl left the kernel's (NULL) SS in the emulator's segment cache: load SS, DS, ES again here,
+   in 32-bit mode (a load in 64-bit mode runs natively and does not reach that cache) */
+u32_vs_fixup32:
+        mov $USER_DS, %ecx
+        mov %ecx, %ss
+        mov %ecx, %ds
+        mov %ecx, %es
+        jmp u32_vs_after_call
 u32_loop:
         mov $1000000, %ecx
 1:      dec %ecx
@@ -575,6 +610,7 @@ m_syscall32: .asciz "CSTAR entry (syscall32)"
 m_sysenter: .asciz "SYSENTER_EIP entry"
 m_user_cs:  .asciz " user-cs-before-call="
 n_u32_vsyscall: .asciz "user32 vDSO-style sysenter, kernel returns with sysretl (Linux's fast path)"
+n_u32_vsyscall_nofix: .asciz "user32 vDSO-style sysenter, sysretl, no SS reload"
 hex_digits: .ascii "0123456789abcdef"
 
 n_u32_int80:    .asciz "user32 int $0x80"
@@ -605,6 +641,7 @@ tests:
         .long n_u32_sysenter, 0, u32_sysenter, 0, USER32_CS, 0, 0, 0
         .long n_u32_syscall, 0, u32_syscall, 0, USER32_CS, 0, 0, 0
         .long n_u32_vsyscall, 0, u32_vsyscall, 0, USER32_CS, 0, 1, 0
+        .long n_u32_vsyscall_nofix, 0, u32_vsyscall_nofix, 0, USER32_CS, 0, 1, 0
         .long n_u64_ud2, 0, u64_ud2, 0, USER_CS, 0, 0, 0
         .long n_u32_loop, 0, u32_loop, 0, USER32_CS, 0, 0, 0
         .long n_u64_loop, 0, u64_loop, 0, USER_CS, 0, 0, 0
