@@ -1,6 +1,7 @@
 // Worker thread for the inside profile: attaches one vCPU exactly as src/actors/vcpu-worker.ts does
 // (same setup, same platform, same loop), then runs the guest in one of these ways and posts timings:
-//   addon  - a bare JS loop around vcpu.run(): the cost of the addon call and the JS loop alone
+//   addon  - a bare JS loop around the guest entry nodevmm's worker uses (guestEntry: enterGuest()):
+//            the cost of the addon call and the JS loop alone
 //   loop   - nodevmm's runVcpu with the real device buses: what a nodevmm worker does
 //   timed  - runVcpu over a TimedVcpu: per-reason time split between KVM and the loop's own work
 //   timed-64 - the same, timing one exit in 64 (what an always-available profile switch would cost)
@@ -14,6 +15,7 @@ import { buildPlatform } from '../../src/vm/platform.js';
 import { applyBootState, setupVcpu } from '../../src/vm/cpu-setup.js';
 import { ExitRecordView, runVcpu, type LoopContext, type PendingStop } from '../../src/actors/vcpu-loop.js';
 import { COUNTER_SLOTS, type VcpuSpec } from '../../src/actors/vcpu-spec.js';
+import { guestEntry } from '../../src/actors/guest-entry.js';
 import { TimedVcpu, clockReadNs, type ReasonTimes } from '../../src/actors/exit-timing.js';
 import { runExperimentLoop, type ExperimentMode } from '../experiments/call-cost/loops.js';
 
@@ -47,6 +49,7 @@ const platform = buildPlatform(spec.platform, {
   },
 });
 const record = new ExitRecordView(vcpu.record);
+const entry = guestEntry(addon, vcpu);
 const context: LoopContext = {
   pio: platform.pio,
   mmio: platform.mmio,
@@ -57,11 +60,11 @@ const context: LoopContext = {
   vcpuId: spec.vcpuId,
 };
 
-/** The least JS can do per exit: call run(), look for the S5 write. */
+/** The least JS can do per exit: enter the guest, look for the S5 write. */
 function bareLoop(): string {
   const words = record.words;
   for (;;) {
-    const reason = vcpu.run();
+    const reason = entry.run();
     if (reason === KvmExit.IO && words[4] === ACPI_SLEEP_PORT && words[2] !== 0) return 'guest-exit';
     if (reason !== KvmExit.IO && reason !== KvmExit.MMIO && reason !== KvmExit.HLT) return `exit ${reason}`;
   }
@@ -76,14 +79,14 @@ function runMode(): string {
     case 'v8-fn':
       return runExperimentLoop(mode, vcpu.fd, spec.kvmRunMmapSize);
     default:
-      return runVcpu(timed ?? vcpu, record, context).kind;
+      return runVcpu(timed ?? entry, record, context).kind;
   }
 }
 
 /** CPU time of this thread, ns: the first field of its schedstat (Node has no thread CPU clock). */
 const threadCpuNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
 
-const timed = mode === 'timed' ? new TimedVcpu(vcpu) : mode === 'timed-64' ? new TimedVcpu(vcpu, 64) : null;
+const timed = mode === 'timed' ? new TimedVcpu(entry) : mode === 'timed-64' ? new TimedVcpu(entry, 64) : null;
 const startCpu = threadCpuNs();
 const start = process.hrtime.bigint();
 const stop = runMode();

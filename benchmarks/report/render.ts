@@ -69,7 +69,7 @@ export function render(r: Results): string {
     out.push('\n### Inside nodevmm: the looping thread alone, µs per exit, (loop time for N − for 1) / (N − 1)');
     const levels: Array<[Level, string]> = [
       ['floor', 'floor: C loop on KVM_RUN'],
-      ['addon', 'addon: bare JS loop calling vcpu.run()'],
+      ['addon', "addon: bare JS loop on nodevmm's enterGuest()"],
       ['loop', "loop: nodevmm's runVcpu + device buses"],
       ['timed', 'timed: runVcpu over TimedVcpu, every exit'],
       ['timed-64', 'timed-64: the same, 1 exit in 64 timed'],

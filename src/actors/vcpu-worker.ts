@@ -13,6 +13,7 @@ import type { VcpuStop } from './lifecycle.js';
 import { COUNTER_SLOTS, type AttachedVcpu, type VcpuSpec } from './vcpu-spec.js';
 import { instructionCompleter } from '../vm/quirks.js';
 import { EXIT_TIMING_WORDS, TimedVcpu } from './exit-timing.js';
+import { guestEntry } from './guest-entry.js';
 
 interface Attached {
   spec: VcpuSpec;
@@ -63,15 +64,7 @@ function attach(spec: VcpuSpec): AttachedVcpu {
     },
     vcpuId: spec.vcpuId,
   };
-  const reason = record.words;
-  const enterGuest = addon.enterGuest;
-  const bare: LoopVcpu = {
-    record: vcpu.record,
-    run: () => {
-      enterGuest();
-      return reason[0];
-    },
-  };
+  const bare = guestEntry(addon, vcpu);
   const timing = spec.exitTiming;
   const entry = timing
     ? new TimedVcpu(bare, timing.sampleEvery, new Float64Array(timing.totals, spec.vcpuId * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS))

@@ -31,10 +31,10 @@ function measureHere(): CallOverhead {
   const jsFunction = (): number => ++sink & 0xff;
   return {
     'JS function (baseline)': timeCalls(jsFunction),
-    'N-API ObjectWrap method → Number (nodevmm today)': timeCalls(() => probe.run()),
+    'N-API ObjectWrap method → Number (Vcpu.run())': timeCalls(() => probe.run()),
     'N-API function(handle) → Number': timeCalls(() => napi.runWithHandle(1)),
     'N-API function() → undefined': timeCalls(() => napi.runBound()),
-    'V8 function callback → Smi': timeCalls(() => v8.run()),
+    'V8 function callback → Smi (enterGuest\'s style)': timeCalls(() => v8.run()),
   };
 }
 
