@@ -7,6 +7,7 @@
         "native/fast_entry.cc",
         "native/guest_memory.cc",
         "native/kick.cc",
+        "native/pty.cc",
         "native/vcpu.cc",
         "native/vm.cc"
       ],

@@ -15,6 +15,8 @@ static Napi::Value KickVcpuByHandle(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), KickVcpu(info[0].As<Napi::Number>().Uint32Value()));
 }
 
+Napi::Value OpenPty(const Napi::CallbackInfo& info);
+
 static Napi::Object Layout(Napi::Env env) {
   auto sizes = Napi::Object::New(env);
   sizes.Set("kvm_regs", sizeof(kvm_regs));
@@ -52,6 +54,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("enterGuest", Napi::Value(env, enter));
   exports.Set("kickVcpu", Napi::Function::New(env, KickVcpuByHandle, "kickVcpu"));
   exports.Set("irqLine", Napi::Function::New(env, IrqLineByFd, "irqLine"));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

@@ -1,13 +1,17 @@
-// Where the guest's serial output goes on the host, by serial mode: the terminal (Tty), a file, or a
-// Unix socket whose clients also type into the guest. Null and Off have no host side (serial$ still
+// Where the guest's serial output goes on the host, by serial mode: the terminal (Tty), a file, a
+// Unix socket or a pseudo-terminal whose clients also type into the guest. Null and Off have no host side (serial$ still
 // carries the bytes for embedders, except with Off, which has no port at all).
 import { createWriteStream } from 'node:fs';
 import type { ConsoleConfig } from './config.js';
 import { SerialSocketServer } from './serial-socket.js';
+import { SerialPty } from './serial-pty.js';
+import { VmmError } from './errors.js';
 
 export interface SerialOutput {
   write(bytes: Uint8Array): void;
   close(): void;
+  /** mode Pty: the terminal a user opens (e.g. /dev/pts/3) */
+  readonly path?: string;
 }
 
 export interface SerialOutputDeps {
@@ -29,6 +33,12 @@ export async function openSerialOutput(serial: ConsoleConfig, deps: SerialOutput
     }
     case 'Socket':
       return SerialSocketServer.open(serial.socket!, { input: deps.input, log: deps.log });
+    case 'Pty':
+      try {
+        return SerialPty.open({ input: deps.input, log: deps.log });
+      } catch (error) {
+        throw new VmmError('internal', `serial pty: ${(error as Error).message}`, { cause: error });
+      }
     default:
       return null;
   }

@@ -207,6 +207,7 @@ export class Vmm {
       if (!this.config) return;
       if (this.machine) await this.stopVm('api');
       this.config = null;
+      this.closeSerialOutput();
       this.setState('NotCreated');
       this.emit('vm', 'deleted');
     });
@@ -233,8 +234,10 @@ export class Vmm {
 
   info(): VmInfo {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
+    // As Cloud Hypervisor reports it: a Pty's path in the serial config's `file`.
+    const ptyPath = this.config.serial.mode === 'Pty' ? this.serialOutput?.path : undefined;
     return {
-      config: this.config,
+      config: ptyPath ? { ...this.config, serial: { ...this.config.serial, file: ptyPath } } : this.config,
       state: this.state.value as VmInfo['state'],
       memory_actual_size: this.config.memory.size,
     };
@@ -449,7 +452,7 @@ export class Vmm {
     this.kvm?.close();
     this.kvm = null;
     for (const pump of this.pumps) pump.stop();
-    this.serialOutput?.close();
+    this.closeSerialOutput();
     this.emit('vmm', 'shutdown', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
     this.supervisor.complete();
     await this.flushEvents();
@@ -501,12 +504,18 @@ export class Vmm {
   }
 
   private async openSerialOutput(config: VmConfig): Promise<void> {
-    this.serialOutput?.close();
-    this.serialOutput = null;
+    // A pty keeps its path for the VM's life: a user attached to it stays attached across boots.
+    if (config.serial.mode === 'Pty' && this.serialOutput?.path) return;
+    this.closeSerialOutput();
     this.serialOutput = await openSerialOutput(config.serial, {
       tty: this.options.tty ?? process.stdout,
       input: (bytes) => this.writeSerial(bytes),
       log: this.log,
     });
+  }
+
+  private closeSerialOutput(): void {
+    this.serialOutput?.close();
+    this.serialOutput = null;
   }
 }

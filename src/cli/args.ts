@@ -1,5 +1,5 @@
 // Command-line flags in Cloud Hypervisor's style (`--cpus boot=2`, `--memory size=256M`,
-// `--serial tty|off|null|file=PATH|socket=PATH`), parsed into a plain object. Errors name the flag.
+// `--serial tty|off|null|pty|file=PATH|socket=PATH`), parsed into a plain object. Errors name the flag.
 import { escapeKeysHelp } from './escape-keys.js';
 
 export class UsageError extends Error {}
@@ -22,7 +22,7 @@ export interface CliOptions {
   version: boolean;
 }
 
-export type SerialFlag = { mode: 'Tty' | 'Null' | 'Off' } | { mode: 'File'; file: string } | { mode: 'Socket'; socket: string };
+export type SerialFlag = { mode: 'Tty' | 'Null' | 'Off' | 'Pty' } | { mode: 'File'; file: string } | { mode: 'Socket'; socket: string };
 
 const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--api-socket', '--event-monitor', '--quirks'] as const;
 const BOOLEAN_FLAGS = ['--no-shutdown', '-v', '--verbose', '--help', '-h', '--version', '-V'] as const;
@@ -39,7 +39,7 @@ Payload:
 Machine:
   --cpus boot=N            vCPUs (default 1)
   --memory size=SIZE       guest RAM, bytes or with K/M/G (default 256M)
-  --serial MODE            tty (default) | null | off | file=PATH | socket=PATH
+  --serial MODE            tty (default) | null | off | pty | file=PATH | socket=PATH
 Control:
   --api-socket path=PATH|fd=N  REST API on a Unix socket (Cloud Hypervisor's API)
   --event-monitor path=PATH|fd=N  write lifecycle events as JSON
@@ -55,6 +55,8 @@ stdin is in raw mode while the VM runs (every key, Ctrl-C too, goes to the guest
 ${escapeKeysHelp()}A pipe on stdin is forwarded byte for byte (no escape keys); its end stops the input.
 --serial socket=PATH serves the port on a Unix socket (mode 0600, removed at exit): each client
 gets the output from when it connects; what any client sends goes to the guest.
+--serial pty puts the port on a new pseudo-terminal and prints its path (attach with
+screen PATH); output nobody reads is dropped, the guest never waits.
 
 Exit status: 0 clean (also guest poweroff), 1 fatal VMM error, 2 bad usage or config.
 `;
@@ -98,9 +100,10 @@ function parseSerial(text: string): SerialFlag {
   if (lower === 'tty') return { mode: 'Tty' };
   if (lower === 'null') return { mode: 'Null' };
   if (lower === 'off') return { mode: 'Off' };
+  if (lower === 'pty') return { mode: 'Pty' };
   if (lower.startsWith('file=') && text.length > 5) return { mode: 'File', file: text.slice(5) };
   if (lower.startsWith('socket=') && text.length > 7) return { mode: 'Socket', socket: text.slice(7) };
-  throw new UsageError(`--serial: invalid mode '${text}' (expected tty, null, off, file=PATH or socket=PATH)`);
+  throw new UsageError(`--serial: invalid mode '${text}' (expected tty, null, off, pty, file=PATH or socket=PATH)`);
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {

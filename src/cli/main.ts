@@ -86,6 +86,8 @@ export async function main(
         serial: options.serial,
       });
       await vmm.boot();
+      const serial = vmm.info().config.serial;
+      if (serial.mode === 'Pty') io.stderr.write(`nodevmm: serial port on ${serial.file}\n`);
     }
   } catch (error) {
     const usage = error instanceof VmmError && error.kind === 'invalid-config';

@@ -77,6 +77,8 @@ export interface NativeAddon {
   /** Kicks the vCPU with this handle out of KVM_RUN from any thread; false if it no longer exists. */
   kickVcpu(handle: number): boolean;
   irqLine(vmFd: number, irq: number, level: boolean): void;
+  /** A pseudo-terminal pair, both fds close-on-exec, the master non-blocking, the slave in raw mode. */
+  openPty(): { master: number; slave: number; path: string };
   layout: NativeLayout;
 }
 

@@ -44,6 +44,7 @@ function boot(
   action: string,
   extra: string[] = [],
   cmdlineExtra = '',
+  stdin: 'pipe' | 'ignore' = 'ignore',
 ): { vmm: RunningVmm; events: string } {
   const events = join(tmp, `events-${action}-${Date.now()}.json`);
   const vmm = startVmm([
@@ -54,7 +55,7 @@ function boot(
     '--cpus', `boot=${CPUS}`,
     '--event-monitor', `path=${events}`,
     ...extra,
-  ]);
+  ], { stdin });
   t.teardown(() => {
     if (vmm.child.exitCode === null && vmm.child.signalCode === null) vmm.child.kill('SIGKILL');
   });
@@ -97,6 +98,18 @@ linuxTest('Linux boots to /init on the platform nodevmm describes, then `powerof
   t.regex(out, /reboot: Power down/);
   t.deepEqual(eventNames(events).slice(-3), ['vm/shutdown', 'vm/deleted', 'vmm/shutdown']);
   t.is(readEvents(events).at(-1)?.properties?.reason, 'guest-shutdown');
+});
+
+linuxTest("keys on the VMM's stdin reach Linux user space through the 16550 and the tty layer; `poweroff` typed there powers off", async (t) => {
+  t.timeout(minutes(BOOT_MINUTES + 1));
+  const { vmm } = boot(t, 'echo', [], '', 'pipe');
+  await vmm.waitForOutput('NODEVMM-INIT: echo', 1, minutes(BOOT_MINUTES));
+  vmm.child.stdin!.write('hello from the host\n');
+  await vmm.waitForOutput('NODEVMM-ECHO: hello from the host', 1, minutes(2));
+  vmm.child.stdin!.write('poweroff\n');
+  const exit = await vmm.exited;
+  t.is(exit.code, 0, vmm.stderr());
+  t.regex(vmm.stdout(), /NODEVMM-INIT: poweroff/);
 });
 
 linuxTest('with --no-shutdown, Linux `poweroff` stops only the VM: vm/shutdown, and the VMM stays', async (t) => {

@@ -1,4 +1,4 @@
-// The serial modes a VmConfig may ask for: Socket is served for the serial port, Pty is refused by name.
+// The serial modes a VmConfig may ask for: Socket and Pty are served for the serial port, not the console.
 import test from 'ava';
 import { parseVmConfig } from '../../../src/api/config.js';
 import { guestPath } from '../../helpers/project.js';
@@ -13,8 +13,13 @@ test('serial mode Socket needs its path', (t) => {
   t.throws(() => parseVmConfig(withSerial({ mode: 'Socket' })), { message: 'serial.socket is required with mode Socket' });
 });
 
-test('Pty is refused by name, and the console has no Socket backend', (t) => {
-  t.throws(() => parseVmConfig(withSerial({ mode: 'Pty' })), { message: 'serial.mode Pty is not supported yet' });
+test("serial mode Pty is accepted; a path given with it is vm.info's report coming back, and dropped", (t) => {
+  t.deepEqual(parseVmConfig(withSerial({ mode: 'Pty' })).serial, { mode: 'Pty' });
+  t.deepEqual(parseVmConfig(withSerial({ mode: 'Pty', file: '/dev/pts/9' })).serial, { mode: 'Pty' });
+});
+
+test('the console has no Socket, Tty or Pty backend', (t) => {
+  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Pty' })), { message: 'console.mode Pty: nodevmm has no virtio console yet; use serial' });
   t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Socket', socket: '/tmp/c' })), { message: 'console.mode Socket: nodevmm has no virtio console yet; use serial' });
   t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Tty' })), { message: 'console.mode Tty: nodevmm has no virtio console yet; use serial' });
   t.notThrows(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Off' })));

@@ -13,6 +13,7 @@ test('Cloud Hypervisor style flags, both --flag value and --flag=value', (t) => 
   t.deepEqual(o.apiSocket, { path: '/tmp/api.sock' });
   t.deepEqual(parseArgs(['--api-socket', 'fd=3', '--kernel', 'k']).apiSocket, { fd: 3 });
   t.deepEqual(parseArgs(['--kernel', 'k', '-vv']).verbose, 2);
+  t.deepEqual(parseArgs(['--kernel', 'k', '--serial', 'PTY']).serial, { mode: 'Pty' });
   t.is(parseArgs(['--kernel', 'k', '--memory', '64M']).memoryBytes, 64 << 20, 'a bare size is size=');
 });
 
@@ -32,7 +33,7 @@ test('bad flags are usage errors that say what is wrong', (t) => {
     [['--cpus', 'boot=two'], /whole number/],
     [['--cpus', 'boot=2,max=4'], /max must equal boot/],
     [['--cpus', 'cores=2'], /unknown parameter 'cores'/],
-    [['--serial', 'pty'], /invalid mode 'pty'/],
+    [['--serial', 'ptty'], /invalid mode 'ptty' \(expected tty, null, off, pty, file=PATH or socket=PATH\)/],
     [['--event-monitor', 'fd=x'], /fd must be a number/],
     [['--frobnicate'], /unknown option --frobnicate/],
     [['stray'], /unexpected argument 'stray'/],
