@@ -7,6 +7,8 @@
 #   pvh-poweroff      the vmlinux through its PVH note, 4 vCPUs, action=poweroff: cpus=4, exits 0
 #   echo              bzImage, 1 vCPU, action=echo: a line sent to the serial port comes back as
 #                     "NODEVMM-ECHO: <line>"; then the line "poweroff" powers it off
+#   busybox-shell     bzImage, 2 vCPUs, the busybox initramfs (fetch-busybox.sh, 64-bit user mode):
+#                     a command typed into its shell runs, then `poweroff -f` powers it off
 # It prints a PASS/FAIL line per case with its timings, and exits 1 when a case failed. The serial
 # logs stay in .cache/linux/qemu-check/. QEMU (qemu-system-x86) is installed with apt when missing.
 #
@@ -61,7 +63,7 @@ start_vm() {
   t0=$(now)
   qemu-system-x86_64 -accel tcg -M q35 -m 256 -smp "$smp" -nodefaults -no-user-config \
     -display none -chardev "pipe,id=ser0,path=$fifo" -serial chardev:ser0 \
-    -kernel "$kernel" -initrd "$INITRAMFS" -append "console=ttyS0 $append" "$@" \
+    -kernel "$kernel" -initrd "${initrd:-$INITRAMFS}" -append "console=ttyS0 $append" "$@" \
     > "$out/$name.qemu.log" 2>&1 &
   vm_pid=$!
   cat "$fifo.out" > "$vm_log" &
@@ -177,7 +179,26 @@ case_echo() {
   pass "$name" "/init up at ${t_up}s, line echoed at ${t_echo}s, 'poweroff' typed -> QEMU exited 0 at ${t_exit}s"
 }
 
-cases=${*:-bzimage-poweroff bzimage-reboot bzimage-stay pvh-poweroff echo}
+case_busybox_shell() {
+  name=busybox-shell
+  initrd=$(sh "$here/fetch-busybox.sh" | sed -n 's/^INITRAMFS_BUSYBOX=//p')
+  start_vm "$name" 2 "$KERNEL_BZIMAGE" ''
+  initrd=''
+  wait_for 'NODEVMM-INIT: up, cpus=2' || { fail "$name" "no 'NODEVMM-INIT: up, cpus=2'"; return; }
+  t_up=$t_found
+  wait_for 'NODEVMM-INIT: shell' || { fail "$name" "no 'NODEVMM-INIT: shell'"; return; }
+  # The tty echoes the command line itself: only the shell's arithmetic makes "answer-42".
+  printf 'echo answer-$((6*7)) on $(uname -m)\n' >&3
+  wait_for 'answer-42 on x86_64' || { fail "$name" "the shell did not run the command"; return; }
+  t_shell=$t_found
+  printf 'poweroff -f\n' >&3
+  wait_exit || { fail "$name" "QEMU still running after ${timeout_s}s"; return; }
+  [ "$vm_rc" -eq 0 ] || { fail "$name" "QEMU exited with $vm_rc"; return; }
+  stop_vm
+  pass "$name" "/init up at ${t_up}s, a typed command ran at ${t_shell}s, 'poweroff -f' -> QEMU exited 0 at ${t_exit}s"
+}
+
+cases=${*:-bzimage-poweroff bzimage-reboot bzimage-stay pvh-poweroff echo busybox-shell}
 for c in $cases; do
   case $c in
     bzimage-poweroff) case_bzimage_poweroff ;;
@@ -185,6 +206,7 @@ for c in $cases; do
     bzimage-stay)     case_bzimage_stay ;;
     pvh-poweroff)     case_pvh_poweroff ;;
     echo)             case_echo ;;
+    busybox-shell)    case_busybox_shell ;;
     *) log "unknown case: $c"; exit 2 ;;
   esac
 done

@@ -1,0 +1,22 @@
+#!/bin/busybox sh
+# /init of nodevmm's busybox initramfs (scripts/linux/fetch-busybox.sh): for hosts whose KVM runs
+# 64-bit user programs (hardware virtualization). Same markers and `action=` as guests/linux/init.S,
+# plus `shell` (the default here): a busybox shell on the console, with job control.
+# On kvm_pvm it dies at its first system call (docs/PLATFORM.md §3): use the default initramfs there.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc || echo "NODEVMM-INIT: warning: cannot mount /proc"
+mount -t sysfs sysfs /sys || echo "NODEVMM-INIT: warning: cannot mount /sys"
+mount -t devtmpfs devtmpfs /dev || echo "NODEVMM-INIT: warning: cannot mount /dev"
+echo "NODEVMM-INIT: up, cpus=$(nproc)"
+# The kernel hands unknown key=value parameters without a dot to init's environment.
+case "${action:-shell}" in
+  poweroff) echo "NODEVMM-INIT: poweroff"; sync; poweroff -f ;;
+  reboot) echo "NODEVMM-INIT: reboot"; sync; reboot -f ;;
+  stay) echo "NODEVMM-INIT: stay" ;;
+  shell)
+    echo "NODEVMM-INIT: shell"
+    # PID 1 must not exit: a new shell when one ends. cttyhack makes the console its controlling tty.
+    while :; do setsid cttyhack sh -l; done ;;
+  *) echo "NODEVMM-INIT: unknown action=$action" ;;
+esac
+while :; do sleep 3600; done
