@@ -1,7 +1,7 @@
 // The lifecycle policy (LIFECYCLE.md §1): a pure function from (event, options) to what the VMM does,
 // and the operators that feed it — duplicate events of a VM build already decided are absorbed, and
 // guest exits and resets raised while a snapshot or migration runs are held until it ends.
-import { Observable, OperatorFunction, filter, map, merge, scan, mergeMap, from } from 'rxjs';
+import { Observable, type OperatorFunction, filter, map, merge, scan, mergeMap, from } from '../rx.js';
 import type { LifecycleEvent } from './lifecycle.js';
 
 export interface PolicyOptions {

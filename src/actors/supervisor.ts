@@ -1,7 +1,7 @@
 // The supervisor actor: every lifecycle exit of every vCPU arrives here, is routed onto its own stream
 // (guest exit, reset, fatal) and turned by the policy into one action at a time. The VMM applies the
 // actions; embedders observe the streams.
-import { BehaviorSubject, Observable, Subject, filter, merge, share } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, filter, merge, share } from '../rx.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { holdWhileBusy, lifecyclePolicy, type LifecycleAction, type PolicyOptions } from './policy.js';
 

@@ -1,7 +1,7 @@
 // The embedding API: one VMM, at most one VM, driven by method calls and observed through RxJS
 // streams. The REST API and the CLI are thin layers over this class. It never calls process.exit:
 // `exited` resolves with the status the process should end with.
-import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs';
+import { BehaviorSubject, Observable, ReplaySubject, Subject } from '../rx.js';
 import { native, type NativeKvm } from '../kvm/native.js';
 import { Supervisor, type FatalEvent, type GuestExitEvent, type ResetEvent } from '../actors/supervisor.js';
 import type { LifecycleAction } from '../actors/policy.js';
