@@ -21,10 +21,14 @@ inline const char* ErrnoName(int err) {
   }
 }
 
+// "KVM_RUN: EFAULT (Bad address)"
+inline std::string ErrnoMessage(const char* call, int err) {
+  return std::string(call) + ": " + ErrnoName(err) + " (" + std::strerror(err) + ")";
+}
+
 // Throws a JS Error with code/errno/syscall properties, like Node's own system errors.
 [[noreturn]] inline void ThrowErrno(Napi::Env env, const char* call, int err = errno) {
-  std::string msg = std::string(call) + ": " + ErrnoName(err) + " (" + std::strerror(err) + ")";
-  Napi::Error e = Napi::Error::New(env, msg);
+  Napi::Error e = Napi::Error::New(env, ErrnoMessage(call, err));
   e.Set("code", Napi::String::New(env, ErrnoName(err)));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, call));

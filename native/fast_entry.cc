@@ -5,7 +5,6 @@
 // src/kvm/native.ts takes and deletes right after loading the addon.
 #include <node.h>
 #include <v8.h>
-#include <cstring>
 
 #include "errors.h"
 #include "vcpu.h"
@@ -21,7 +20,7 @@ void FastEnterGuest(const v8::FunctionCallbackInfo<v8::Value>& info) {
   int err = 0;
   if (EnterThreadVcpu(&call, &err) == 0) return;
   v8::Isolate* isolate = info.GetIsolate();
-  std::string message = std::string(call) + ": " + ErrnoName(err) + " (" + std::strerror(err) + ")";
+  std::string message = ErrnoMessage(call, err);
   v8::Local<v8::Value> error = v8::Exception::Error(v8::String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked());
   v8::Local<v8::Context> context = isolate->GetCurrentContext();
   error.As<v8::Object>()->Set(context, v8::String::NewFromUtf8Literal(isolate, "code"), v8::String::NewFromUtf8(isolate, ErrnoName(err)).ToLocalChecked()).Check();

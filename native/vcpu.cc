@@ -128,15 +128,11 @@ int EnterThreadVcpu(const char** failedCall, int* err) {
 }
 
 napi_value EnterGuest(napi_env env, napi_callback_info) {
-  Vcpu* vcpu = threadVcpu;
-  if (vcpu == nullptr) {
-    napi_throw_error(env, "ENODEV", "enterGuest: this thread has no open vCPU");
-    return nullptr;
-  }
-  int err = vcpu->Enter();
-  if (err != 0) {
+  const char* call = nullptr;
+  int err = 0;
+  if (EnterThreadVcpu(&call, &err) != 0) {
     try {
-      ThrowErrno(Napi::Env(env), "KVM_RUN", err);
+      ThrowErrno(Napi::Env(env), call, err);
     } catch (const Napi::Error& e) {
       e.ThrowAsJavaScriptException();
     }
