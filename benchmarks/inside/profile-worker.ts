@@ -1,7 +1,7 @@
-// Worker thread for the inside profile: attaches one vCPU exactly as src/actors/vcpu-worker.ts does
-// (same setup, same platform, same loop), then runs the guest in one of these ways and posts timings:
-//   addon  - a bare JS loop around the guest entry nodevmm's worker uses (guestEntry: enterGuest()):
-//            the cost of the addon call and the JS loop alone
+// Worker thread for the inside profile: attaches one vCPU with nodevmm's own attachVcpu (as
+// src/actors/vcpu-worker.ts does: same setup, same platform, same loop), then runs the guest in one of these ways and posts timings:
+//   addon  - a bare JS loop around the guest entry nodevmm's worker uses (enterGuest()): the cost
+//            of the addon call and the JS loop alone
 //   loop   - nodevmm's runVcpu with the real device buses: what a nodevmm worker does
 //   timed  - runVcpu over a TimedVcpu: per-reason time split between KVM and the loop's own work
 //   timed-64 - the same, timing one exit in 64 (what an always-available profile switch would cost)
@@ -9,13 +9,10 @@
 //            changes (benchmarks/experiments/call-cost/loops.ts)
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { native } from '../../src/kvm/native.js';
 import { KvmExit } from '../../src/kvm/constants.js';
-import { buildPlatform } from '../../src/vm/platform.js';
-import { applyBootState, setupVcpu } from '../../src/vm/cpu-setup.js';
-import { ExitRecordView, runVcpu, type LoopContext, type PendingStop } from '../../src/actors/vcpu-loop.js';
-import { COUNTER_SLOTS, type VcpuSpec } from '../../src/actors/vcpu-spec.js';
-import { guestEntry } from '../../src/actors/guest-entry.js';
+import { runVcpu } from '../../src/actors/vcpu-loop.js';
+import type { VcpuSpec } from '../../src/actors/vcpu-spec.js';
+import { attachVcpu, detachVcpu } from '../../src/actors/vcpu-attach.js';
 import { TimedVcpu, clockReadNs, type ReasonTimes } from '../../src/actors/exit-timing.js';
 import { runExperimentLoop, type ExperimentMode } from '../experiments/call-cost/loops.js';
 
@@ -35,30 +32,9 @@ export interface ProfileResult {
 const ACPI_SLEEP_PORT = 0x600;
 const { spec, mode } = workerData as { spec: VcpuSpec; mode: ProfileMode };
 
-const addon = native();
-const memory = new addon.GuestMemory(spec.memory.size, spec.memory.fd);
-const vcpu = new addon.Vcpu(spec.vmFd, spec.vcpuId, spec.kvmRunMmapSize);
-setupVcpu(vcpu, spec);
-if (spec.boot) applyBootState(vcpu, spec.boot);
-const pending: PendingStop = { stop: null };
-const platform = buildPlatform(spec.platform, {
-  irq: (line) => ({ set: (level) => addon.irqLine(spec.vmFd, line, level) }),
-  lifecycle: {
-    guestExit: (reason) => (pending.stop ??= { kind: 'guest-exit', reason }),
-    reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
-  },
-});
-const record = new ExitRecordView(vcpu.record);
-const entry = guestEntry(addon, vcpu);
-const context: LoopContext = {
-  pio: platform.pio,
-  mmio: platform.mmio,
-  control: new Int32Array(spec.control),
-  controlIndex: spec.vcpuId,
-  counters: new Float64Array(spec.counters, spec.vcpuId * COUNTER_SLOTS * 8, COUNTER_SLOTS),
-  pending,
-  vcpuId: spec.vcpuId,
-};
+// The spec has no exit timing (Machine.build with profileExits 0): `entry` is the bare enterGuest().
+const attached = attachVcpu(spec);
+const { vcpu, record, context, entry } = attached;
 
 /** The least JS can do per exit: enter the guest, look for the S5 write. */
 function bareLoop(): string {
@@ -92,8 +68,7 @@ const start = process.hrtime.bigint();
 const stop = runMode();
 const loopNs = Number(process.hrtime.bigint() - start);
 const loopCpuNs = threadCpuNs() - startCpu;
-vcpu.close();
-memory.close();
+detachVcpu(attached);
 
 const result: ProfileResult = { mode, loopNs, loopCpuNs, stop };
 if (timed) {

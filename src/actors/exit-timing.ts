@@ -22,6 +22,11 @@ export interface ReasonTimes {
 
 export const EXIT_TIMING_WORDS = REASON_SLOTS * FIELDS;
 
+/** One vCPU's totals in a build's exit-timing buffer (EXIT_TIMING_WORDS doubles per vCPU). */
+export function vcpuExitTiming(totals: SharedArrayBuffer, vcpuId: number): Float64Array {
+  return new Float64Array(totals, vcpuId * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS);
+}
+
 export class TimedVcpu implements LoopVcpu {
   private countdown = 1;
   /** the reason of the last timed exit, until the loop comes back for the next run() */

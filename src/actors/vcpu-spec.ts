@@ -33,6 +33,11 @@ export interface QuirkSettings {
 
 export const COUNTER_SLOTS = 64;
 
+/** One vCPU's exit counters in the build's `counters` buffer. */
+export function vcpuCounters(counters: SharedArrayBuffer, vcpuId: number): Float64Array {
+  return new Float64Array(counters, vcpuId * COUNTER_SLOTS * 8, COUNTER_SLOTS);
+}
+
 /** The worker's answer to attach: what the main thread needs to reach this vCPU. */
 export interface AttachedVcpu {
   /** the native kick handle (kickVcpu) */

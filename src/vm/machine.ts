@@ -4,14 +4,14 @@
 import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '../kvm/native.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
-import { COUNTER_SLOTS, type VcpuSpec } from '../actors/vcpu-spec.js';
+import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from '../actors/vcpu-spec.js';
 import type { VcpuPool } from '../actors/vcpu-pool.js';
 import { cpuidForVcpu } from './cpuid.js';
 import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
-import { EXIT_TIMING_WORDS, exitTimesByReason, type ReasonTimes } from '../actors/exit-timing.js';
+import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from '../actors/exit-timing.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
 // the 4 GiB boundary where no RAM or device lives.
@@ -112,14 +112,14 @@ export class Machine {
 
   /** Exit counts per vCPU, indexed by KVM exit reason. */
   exitCounts(): Float64Array[] {
-    return this.specs.map((_, id) => new Float64Array(this.counters, id * COUNTER_SLOTS * 8, COUNTER_SLOTS));
+    return this.specs.map((_, id) => vcpuCounters(this.counters, id));
   }
 
   /** With exit profiling on: per vCPU, time per exit by KVM exit reason. */
   exitTimes(): Array<Record<number, ReasonTimes>> | null {
     const totals = this.exitTiming;
     if (!totals) return null;
-    return this.specs.map((_, id) => exitTimesByReason(new Float64Array(totals, id * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS)));
+    return this.specs.map((_, id) => exitTimesByReason(vcpuExitTiming(totals, id)));
   }
 
   /** Releases the VM and its RAM. The vCPUs must be detached from the pool first. */

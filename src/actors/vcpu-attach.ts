@@ -1,0 +1,85 @@
+// One vCPU of a VM build, attached to the calling thread: the guest RAM mapped here, the vCPU created
+// and set to its entry state, this thread's device buses over the build's shared device state, and
+// what the run loop needs. The vCPU worker runs it; the benchmarks' profile worker measures it.
+import { native, type NativeAddon, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.js';
+import { KVM_REGS_SIZE, decodeRegs } from '../kvm/structs.js';
+import { buildPlatform } from '../vm/platform.js';
+import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
+import { instructionCompleter } from '../vm/quirks.js';
+import { ExitRecordView, type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
+import { vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
+import { TimedVcpu, vcpuExitTiming } from './exit-timing.js';
+
+export interface AttachedLoop {
+  vcpu: NativeVcpu;
+  memory: NativeGuestMemory;
+  record: ExitRecordView;
+  context: LoopContext;
+  /** what the loop calls per exit: enterGuest(), timed when the spec asks (`--profile-exits`) */
+  entry: LoopVcpu;
+}
+
+/** Attaches the vCPU `spec` describes; on failure nothing stays open. */
+export function attachVcpu(spec: VcpuSpec): AttachedLoop {
+  const addon = native();
+  const memory = new addon.GuestMemory(spec.memory.size, spec.memory.fd);
+  const vcpu = new addon.Vcpu(spec.vmFd, spec.vcpuId, spec.kvmRunMmapSize);
+  try {
+    setupVcpu(vcpu, spec);
+    if (spec.boot) applyBootState(vcpu, spec.boot);
+  } catch (error) {
+    vcpu.close();
+    memory.close();
+    throw error;
+  }
+  const pending: PendingStop = { stop: null };
+  const platform = buildPlatform(spec.platform, {
+    irq: (line) => ({ set: (level) => addon.irqLine(spec.vmFd, line, level) }),
+    lifecycle: {
+      guestExit: (reason) => (pending.stop ??= { kind: 'guest-exit', reason }),
+      reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
+    },
+  });
+  const regs = new Uint8Array(KVM_REGS_SIZE);
+  const context: LoopContext = {
+    pio: platform.pio,
+    mmio: platform.mmio,
+    control: new Int32Array(spec.control),
+    controlIndex: spec.vcpuId,
+    counters: vcpuCounters(spec.counters, spec.vcpuId),
+    pending,
+    completer: spec.quirks.completeInstructions ? instructionCompleter(vcpu) : undefined,
+    describeLocation: () => {
+      vcpu.getRegs(regs);
+      return { rip: '0x' + decodeRegs(regs).rip.toString(16) };
+    },
+    vcpuId: spec.vcpuId,
+  };
+  const bare = guestEntry(addon, vcpu);
+  const timing = spec.exitTiming;
+  const entry = timing ? new TimedVcpu(bare, timing.sampleEvery, vcpuExitTiming(timing.totals, spec.vcpuId)) : bare;
+  return { vcpu, memory, record: new ExitRecordView(vcpu.record), context, entry };
+}
+
+/** Closes what `attachVcpu` opened. */
+export function detachVcpu(attached: AttachedLoop): void {
+  attached.vcpu.close();
+  attached.memory.close();
+}
+
+/**
+ * The addon's enterGuest() for the vCPU this thread created (bound through V8's API where available,
+ * see native/fast_entry.cc), with the exit reason read back from the shared record: cheaper per exit
+ * than the Vcpu object's run() method.
+ */
+function guestEntry(addon: NativeAddon, vcpu: NativeVcpu): LoopVcpu {
+  const reason = new Uint32Array(vcpu.record, 0, 1);
+  const enterGuest = addon.enterGuest;
+  return {
+    record: vcpu.record,
+    run: () => {
+      enterGuest();
+      return reason[0];
+    },
+  };
+}
