@@ -28,7 +28,7 @@ export interface LoadOptions {
 export interface LoadedPayload {
   /** what was booted: a bzImage whose vmlinux could be extracted boots as 'pvh-elf' */
   kind: 'pvh-elf' | 'bzimage';
-  linux: boolean;
+  /** the command line the kernel got: the user's, with the platform's additions for Linux */
   cmdline: string;
   boot: BootCpuState;
 }
@@ -77,11 +77,11 @@ export async function loadPayload(payload: PayloadConfig, ram: GuestRam, regions
   switch (kind) {
     case 'pvh-elf': {
       const loaded = loadPvh(kernel, ram, common);
-      return { kind, linux, cmdline, boot: { mode: 'pvh', entry: loaded.entry, startInfoAddress: loaded.startInfoAddress } };
+      return { kind, cmdline, boot: { mode: 'pvh', entry: loaded.entry, startInfoAddress: loaded.startInfoAddress } };
     }
     case 'bzimage': {
       const loaded = loadBzImage(kernel, ram, common);
-      return { kind, linux, cmdline, boot: { mode: 'linux64', entry: loaded.entry, bootParamsAddress: loaded.bootParamsAddress } };
+      return { kind, cmdline, boot: { mode: 'linux64', entry: loaded.entry, bootParamsAddress: loaded.bootParamsAddress } };
     }
   }
 }

@@ -14,16 +14,22 @@ export interface PlatformQuirks {
   platform: string;
   /** complete int n / int3 / fwait at CPL0 when the emulator gives up on them */
   completeInstructions: boolean;
-  /** added to a Linux guest's command line (the `arg`s of `linuxCmdlineReasons`, in order) */
+  /** added to a Linux guest's command line, in order (PVM_LINUX_CMDLINE has the reason for each) */
   linuxCmdline: string[];
-  /** each command-line addition with the reason for it */
-  linuxCmdlineReasons: ReadonlyArray<{ arg: string; why: string }>;
   /**
    * CPU features the platform cannot run, hidden from every guest's CPUID (src/vm/cpuid.ts). kvm_pvm
    * mostly ignores KVM_SET_CPUID2, which is why Linux also gets them on its command line.
    */
   hiddenCpuFeatures: readonly string[];
 }
+
+/**
+ * CPU features kvm_pvm's emulator cannot run. Hidden from every vCPU's CPUID, and, since this module
+ * mostly ignores KVM_SET_CPUID2, from Linux by its command line too: xsave and fsgsbase by their own
+ * parameters, the rest by clearcpuid=.
+ */
+const PVM_HIDDEN_FEATURES = ['xsave', 'cx16', 'smap', 'smep', 'ssse3', 'popcnt', 'rdtscp', 'erms', 'fsrm', 'fsgsbase'];
+const OWN_PARAMETER: Readonly<Record<string, string>> = { xsave: 'noxsave', fsgsbase: 'nofsgsbase' };
 
 /**
  * What a Linux guest needs on kvm_pvm, beyond what the user's command line says. Two kinds: features
@@ -34,12 +40,12 @@ export interface PlatformQuirks {
  * kernel does not know are ignored by it.
  */
 export const PVM_LINUX_CMDLINE: ReadonlyArray<{ arg: string; why: string }> = [
-  { arg: 'noxsave', why: 'the emulator has no xsave/xrstor: Linux uses fxsave for FPU state' },
+  { arg: OWN_PARAMETER.xsave, why: 'the emulator has no xsave/xrstor: Linux uses fxsave for FPU state' },
   {
-    arg: 'clearcpuid=cx16,smap,smep,ssse3,popcnt,rdtscp,erms,fsrm',
+    arg: `clearcpuid=${PVM_HIDDEN_FEATURES.filter((feature) => !(feature in OWN_PARAMETER)).join(',')}`,
     why: 'instructions the emulator lacks (cmpxchg16b, clac/stac, ldmxcsr in SSSE3 paths…), hidden so Linux does not use them',
   },
-  { arg: 'nofsgsbase', why: 'rd/wrfsbase and rd/wrgsbase are not emulated' },
+  { arg: OWN_PARAMETER.fsgsbase, why: 'rd/wrfsbase and rd/wrgsbase are not emulated' },
   {
     arg: 'cryptomgr.notests',
     why:
@@ -59,8 +65,7 @@ export const PVM_QUIRKS: PlatformQuirks = {
   platform: 'kvm_pvm',
   completeInstructions: true,
   linuxCmdline: PVM_LINUX_CMDLINE.map((q) => q.arg),
-  linuxCmdlineReasons: PVM_LINUX_CMDLINE,
-  hiddenCpuFeatures: ['xsave', 'cx16', 'smap', 'smep', 'ssse3', 'popcnt', 'rdtscp', 'erms', 'fsrm', 'fsgsbase'],
+  hiddenCpuFeatures: PVM_HIDDEN_FEATURES,
 };
 
 export function detectPlatformQuirks(sysModule = '/sys/module'): PlatformQuirks | null {

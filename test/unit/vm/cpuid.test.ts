@@ -60,3 +60,8 @@ test("the kvm_pvm profile's hidden features are all names the CPUID policy knows
   t.notThrows(() => featureBits(PVM_QUIRKS.hiddenCpuFeatures));
   t.true(PVM_QUIRKS.hiddenCpuFeatures.includes('cx16'));
 });
+
+test("the kvm_pvm profile hides the same features from Linux's command line", (t) => {
+  const cmdline = PVM_QUIRKS.linuxCmdline;
+  t.deepEqual(cmdline.slice(0, 3), ['noxsave', 'clearcpuid=cx16,smap,smep,ssse3,popcnt,rdtscp,erms,fsrm', 'nofsgsbase']);
+});
