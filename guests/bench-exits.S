@@ -10,13 +10,7 @@
 #define UNROLL_SHIFT 5
 #define UNROLL (1 << UNROLL_SHIFT)
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4                 /* name size: "Xen\0" */
-        .long 4                 /* descriptor size */
-        .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32

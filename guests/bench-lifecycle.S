@@ -10,13 +10,7 @@
 #define PM_TIMER 0x608
 #define LAST_STAMPS 4
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4
-        .long 4
-        .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32

@@ -35,14 +35,7 @@ bad:
         out %al, %dx
         jmp 1b
 
-print:
-        mov $0x3f8, %dx
-2:      lodsb
-        test %al, %al
-        jz 3f
-        out %al, %dx
-        jmp 2b
-3:      ret
+#include "print.inc"
 
 banner:    .asciz "nodevmm guest: bzimage64\n"
 header_ok: .asciz "boot_params: setup header found, command line: "

@@ -4,11 +4,7 @@
  * nodevmm completes them (see src/vm/quirks.ts). The handlers print and return without `iret` (which
  * that emulator cannot run in 32-bit mode either; Linux only needs it in long mode, where it works).
  */
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4, 4, 18
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32
@@ -34,14 +30,7 @@ _start:
 1:      hlt
         jmp 1b
 
-/* 32-bit interrupt gate at EDI for the handler at EAX, code selector 0x10 (the PVH boot GDT) */
-set_gate:
-        mov %ax, (%edi)
-        movw $0x10, 2(%edi)
-        movw $0x8e00, 4(%edi)
-        shr $16, %eax
-        mov %ax, 6(%edi)
-        ret
+#include "set-gate.inc"
 
 breakpoint_handler:
         mov $breakpoint_message, %esi
@@ -54,14 +43,7 @@ return_from_interrupt:
         add $8, %esp                    /* CS, EFLAGS */
         jmp *%ecx
 
-print:
-        mov $0x3f8, %dx
-1:      lodsb
-        test %al, %al
-        jz 2f
-        out %al, %dx
-        jmp 1b
-2:      ret
+#include "print.inc"
 
         .section .rodata
 banner:             .asciz "nodevmm guest: int-completion\n"

@@ -6,11 +6,7 @@
 #define GED_EVENT 0xfecff000
 #define POWER_BUTTON 1
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4, 4, 18
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32
@@ -36,14 +32,7 @@ pressed:
 2:      hlt
         jmp 2b
 
-print:
-        mov $0x3f8, %dx
-1:      lodsb
-        test %al, %al
-        jz 2f
-        out %al, %dx
-        jmp 1b
-2:      ret
+#include "print.inc"
 
         .section .rodata
 banner:  .asciz "nodevmm guest: power-button\n"

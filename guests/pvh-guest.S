@@ -3,16 +3,9 @@
  * prints a banner on COM1, then ends the way the ENDING macro says (chosen at build time with -D).
  * Each ending exercises one lifecycle path of LIFECYCLE.md §1.
  */
-#define COM1 0x3f8
 #define ACPI_SLEEP_RESET 0x600
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4                 /* name size: "Xen\0" */
-        .long 4                 /* descriptor size */
-        .long 18                /* XEN_ELFNOTE_PHYS32_ENTRY */
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32
@@ -23,15 +16,7 @@ _start:
         call print
         ENDING
 
-/* print the NUL-terminated string at ESI on COM1 */
-print:
-        mov $COM1, %dx
-1:      lodsb
-        test %al, %al
-        jz 2f
-        out %al, %dx
-        jmp 1b
-2:      ret
+#include "print.inc"
 
 halt_forever:
         hlt

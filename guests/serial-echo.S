@@ -22,11 +22,7 @@
 #define SERIAL_VECTOR   0x24    /* PIC1 base 0x20 + IRQ 4 */
 #define SPURIOUS_VECTOR 0x27    /* PIC1's spurious IRQ 7 */
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4, 4, 18          /* XEN_ELFNOTE_PHYS32_ENTRY */
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
 
         .text
         .code32
@@ -138,24 +134,9 @@ quit:
 2:      hlt
         jmp 2b
 
-/* 32-bit interrupt gate at EDI for the handler at EAX, code selector 0x10 (the PVH boot GDT) */
-set_gate:
-        mov %ax, (%edi)
-        movw $0x10, 2(%edi)
-        movw $0x8e00, 4(%edi)
-        shr $16, %eax
-        mov %ax, 6(%edi)
-        ret
+#include "set-gate.inc"
 
-/* print the NUL-terminated string at ESI on COM1 */
-print:
-        mov $THR, %dx
-1:      lodsb
-        test %al, %al
-        jz 2f
-        out %al, %dx
-        jmp 1b
-2:      ret
+#include "print.inc"
 
 /* print EBX as 8 hex digits on COM1 */
 print_hex:

@@ -43,11 +43,29 @@
 #define USER_CS 0x33
 #define TSS_SEL 0x40
 
-        .section .note.Xen, "a"
-        .p2align 2
-        .long 4, 4, 18
-        .asciz "Xen"
-        .long _start
+#include "pvh-note.inc"
+
+/* Each entry first notes the caller's RAX and its own CS; print_common_tail reports both. */
+.macro save_entry_state
+        mov %rax, saved_rax
+        mov %cs, %ax
+        movzwl %ax, %eax
+        mov %rax, saved_handler_cs
+.endm
+
+/* Prints " <name>=<hex>": the label of the name's text, and where the value is. */
+.macro field label, value
+        mov $\label, %esi
+        mov \value, %rax
+        call print_field
+.endm
+
+.macro print_ss_field
+        mov $m_ss, %esi
+        mov %ss, %ax
+        movzwl %ax, %eax
+        call print_field
+.endm
 
         .text
         .code32
@@ -203,31 +221,14 @@ next_test:
 
 /* common vector handler: stack = vector, error code, RIP, CS, RFLAGS, RSP, SS */
 vector_common:
-        mov %rax, saved_rax
-        mov %cs, %ax
-        movzwl %ax, %eax
-        mov %rax, saved_handler_cs
-        mov $m_vector, %esi
-        mov (%rsp), %rax
-        call print_field
-        mov $m_err, %esi
-        mov 8(%rsp), %rax
-        call print_field
-        mov $m_rip, %esi
-        mov 16(%rsp), %rax
-        call print_field
-        mov $m_cs, %esi
-        mov 24(%rsp), %rax
-        call print_field
-        mov $m_rflags, %esi
-        mov 32(%rsp), %rax
-        call print_field
-        mov $m_rsp, %esi
-        mov 40(%rsp), %rax
-        call print_field
-        mov $m_ss, %esi
-        mov 48(%rsp), %rax
-        call print_field
+        save_entry_state
+        field m_vector, (%rsp)
+        field m_err, 8(%rsp)
+        field m_rip, 16(%rsp)
+        field m_cs, 24(%rsp)
+        field m_rflags, 32(%rsp)
+        field m_rsp, 40(%rsp)
+        field m_ss, 48(%rsp)
         call print_common_tail
         /* int $0x80 with EAX=1 from user mode: return to user (which then enters again with EAX=2) */
         cmpq $0x80, (%rsp)
@@ -244,17 +245,12 @@ vector_common:
 
 /* the vDSO-style test: return like Linux's sysret32_from_system_call (sysretl to the landing pad) */
 vsyscall_sysenter_entry:
-        mov %rax, saved_rax
-        mov %cs, %ax
-        movzwl %ax, %eax
-        mov %rax, saved_handler_cs
+        save_entry_state
         mov $kernel_stack_top, %rsp
         push %rbx
         mov $m_sysenter, %esi
         call print
-        mov $m_user_cs, %esi
-        mov (%rsp), %rax
-        call print_field
+        field m_user_cs, (%rsp)
         call print_common_tail
         pop %rbx
         cmpq $4, saved_rax
@@ -271,10 +267,7 @@ vsyscall_sysenter_entry:
 
 /* LSTAR: 64-bit syscall. RCX = user RIP, R11 = user RFLAGS, RSP is still the user's. */
 syscall64_entry:
-        mov %rax, saved_rax
-        mov %cs, %ax
-        movzwl %ax, %eax
-        mov %rax, saved_handler_cs
+        save_entry_state
         mov %rsp, saved_rsp
         mov $kernel_stack_top, %rsp
         mov $m_syscall64, %esi
@@ -282,10 +275,7 @@ syscall64_entry:
 
 /* CSTAR: syscall from compatibility mode (AMD only; Intel raises #UD) */
 syscall32_entry:
-        mov %rax, saved_rax
-        mov %cs, %ax
-        movzwl %ax, %eax
-        mov %rax, saved_handler_cs
+        save_entry_state
         mov %rsp, saved_rsp
         mov $kernel_stack_top, %rsp
         mov $m_syscall32, %esi
@@ -295,23 +285,15 @@ syscall32_entry:
 sysenter_entry:
         cmpq $1, vsyscall_mode
         je vsyscall_sysenter_entry
-        mov %rax, saved_rax
-        mov %cs, %ax
-        movzwl %ax, %eax
-        mov %rax, saved_handler_cs
+        save_entry_state
         mov %rsp, saved_rsp
         mov $kernel_stack_top, %rsp
         push %rcx
         push %r11
         mov $m_sysenter, %esi
         call print
-        mov $m_rsp, %esi
-        mov saved_rsp, %rax
-        call print_field
-        mov $m_ss, %esi
-        mov %ss, %ax
-        movzwl %ax, %eax
-        call print_field
+        field m_rsp, saved_rsp
+        print_ss_field
         call print_common_tail
         pop %r11
         pop %rcx
@@ -351,19 +333,10 @@ print_fast_entry:
         push %rcx
         push %r11
         call print
-        mov $m_rcx, %esi
-        mov 8(%rsp), %rax
-        call print_field
-        mov $m_r11, %esi
-        mov (%rsp), %rax
-        call print_field
-        mov $m_rsp, %esi
-        mov saved_rsp, %rax
-        call print_field
-        mov $m_ss, %esi
-        mov %ss, %ax
-        movzwl %ax, %eax
-        call print_field
+        field m_rcx, 8(%rsp)
+        field m_r11, (%rsp)
+        field m_rsp, saved_rsp
+        print_ss_field
         call print_common_tail
         jmp next_test
 
@@ -375,12 +348,8 @@ print_common_tail:
         sub start_tsc, %rax
         mov $m_tsc, %esi
         call print_field
-        mov $m_handler_cs, %esi
-        mov saved_handler_cs, %rax
-        call print_field
-        mov $m_eax, %esi
-        mov saved_rax, %rax
-        call print_field
+        field m_handler_cs, saved_handler_cs
+        field m_eax, saved_rax
         mov $newline, %esi
         jmp print
 
@@ -416,15 +385,7 @@ print_hex:
         jns 1b
         ret
 
-/* the NUL-terminated string at RSI */
-print:
-        mov $COM1, %dx
-1:      lodsb
-        test %al, %al
-        jz 2f
-        out %al, %dx
-        jmp 1b
-2:      ret
+#include "print.inc"
 
 /* ---- vector stubs: 16 bytes each; vectors without an error code push 0 ---------------------------- */
         .p2align 4
@@ -463,37 +424,28 @@ u32_sysenter_landing:
  * ret) returns after the call; in 64-bit mode the same bytes pop 8-byte slots and return to
  * u32_vs_ret64, which far-returns to compatibility mode at the same point with the same ESP.
  */
-u32_vsyscall:
+/* The loop: EAX counts the calls; EBX shows the code segment each return lands in. */
+.macro vsyscall_loop ret64, after_call
         mov $1, %eax
 1:      push %ecx
         push %edx
         sub $16, %esp
-        movl $u32_vs_ret64, 8(%esp)
+        movl $\ret64, 8(%esp)
         movl $0, 12(%esp)
         call vsyscall_stub
-u32_vs_after_call:
+\after_call:
         add $16, %esp
         pop %edx
         pop %ecx
         mov %cs, %ebx                   /* 0x23 if we are back in compatibility mode */
         inc %eax
         jmp 1b
+.endm
+u32_vsyscall:
+        vsyscall_loop u32_vs_ret64, u32_vs_after_call
 /* the same without loading SS again after coming back through the 64-bit path */
 u32_vsyscall_nofix:
-        mov $1, %eax
-1:      push %ecx
-        push %edx
-        sub $16, %esp
-        movl $u32_vs_ret64_nofix, 8(%esp)
-        movl $0, 12(%esp)
-        call vsyscall_stub
-u32_vs_after_call_nofix:
-        add $16, %esp
-        pop %edx
-        pop %ecx
-        mov %cs, %ebx
-        inc %eax
-        jmp 1b
+        vsyscall_loop u32_vs_ret64_nofix, u32_vs_after_call_nofix
 /* the bytes of Linux 6.1's __kernel_vsyscall after its alternatives are applied on Intel */
 vsyscall_stub:
         push %ecx
