@@ -124,16 +124,26 @@ fail() {
   stop_vm
 }
 
+# wait_init NAME CPUS MARKER: /init's "up" line with CPUS (sets t_up), then "NODEVMM-INIT: MARKER"
+wait_init() {
+  wait_for "NODEVMM-INIT: up, cpus=$2" || { fail "$1" "no 'NODEVMM-INIT: up, cpus=$2'"; return 1; }
+  t_up=$t_found
+  wait_for "NODEVMM-INIT: $3" || { fail "$1" "no 'NODEVMM-INIT: $3'"; return 1; }
+}
+
+# exits_zero NAME: QEMU ends within the timeout (sets t_exit) with status 0
+exits_zero() {
+  wait_exit || { fail "$1" "QEMU still running after ${timeout_s}s"; return 1; }
+  [ "$vm_rc" -eq 0 ] || { fail "$1" "QEMU exited with $vm_rc"; return 1; }
+}
+
 # boot_and_exit NAME SMP KERNEL ACTION EXPECT_EXIT_TEXT [QEMU ARGS...]
 boot_and_exit() {
   name=$1 smp=$2 kernel=$3 action=$4 final=$5
   shift 5
   start_vm "$name" "$smp" "$kernel" "action=$action" "$@"
-  wait_for "NODEVMM-INIT: up, cpus=$smp" || { fail "$name" "no 'NODEVMM-INIT: up, cpus=$smp'"; return; }
-  t_up=$t_found
-  wait_for "NODEVMM-INIT: $action" || { fail "$name" "no 'NODEVMM-INIT: $action'"; return; }
-  wait_exit || { fail "$name" "QEMU still running after ${timeout_s}s"; return; }
-  [ "$vm_rc" -eq 0 ] || { fail "$name" "QEMU exited with $vm_rc"; return; }
+  wait_init "$name" "$smp" "$action" || return
+  exits_zero "$name" || return
   grep -qF "$final" "$vm_log" || { fail "$name" "no '$final' from the kernel"; return; }
   ! grep -qF 'NODEVMM-INIT: warning' "$vm_log" || { fail "$name" "/init printed a warning"; return; }
   stop_vm
@@ -152,9 +162,7 @@ case_pvh_poweroff() {
 case_bzimage_stay() {
   name=bzimage-stay
   start_vm "$name" 2 "$KERNEL_BZIMAGE" ''
-  wait_for 'NODEVMM-INIT: up, cpus=2' || { fail "$name" "no 'NODEVMM-INIT: up, cpus=2'"; return; }
-  t_up=$t_found
-  wait_for 'NODEVMM-INIT: stay' || { fail "$name" "no 'NODEVMM-INIT: stay'"; return; }
+  wait_init "$name" 2 stay || return
   sleep "$stay_s"
   kill -0 "$vm_pid" 2>/dev/null || { fail "$name" "QEMU ended although /init should stay"; return; }
   if grep -qE 'Kernel panic|Attempted to kill init' "$vm_log"; then fail "$name" "kernel panic"; return; fi
@@ -165,16 +173,13 @@ case_bzimage_stay() {
 case_echo() {
   name=echo
   start_vm "$name" 1 "$KERNEL_BZIMAGE" 'action=echo'
-  wait_for 'NODEVMM-INIT: up, cpus=1' || { fail "$name" "no 'NODEVMM-INIT: up, cpus=1'"; return; }
-  t_up=$t_found
-  wait_for 'NODEVMM-INIT: echo' || { fail "$name" "no 'NODEVMM-INIT: echo'"; return; }
+  wait_init "$name" 1 echo || return
   printf 'hello from the host\n' >&3
   wait_for 'NODEVMM-ECHO: hello from the host' || { fail "$name" "the line did not come back"; return; }
   t_echo=$t_found
   printf 'poweroff\n' >&3
   wait_for 'NODEVMM-INIT: poweroff' || { fail "$name" "'poweroff' on the console did nothing"; return; }
-  wait_exit || { fail "$name" "QEMU still running after ${timeout_s}s"; return; }
-  [ "$vm_rc" -eq 0 ] || { fail "$name" "QEMU exited with $vm_rc"; return; }
+  exits_zero "$name" || return
   stop_vm
   pass "$name" "/init up at ${t_up}s, line echoed at ${t_echo}s, 'poweroff' typed -> QEMU exited 0 at ${t_exit}s"
 }
@@ -184,16 +189,13 @@ case_busybox_shell() {
   initrd=$(sh "$here/fetch-busybox.sh" | sed -n 's/^INITRAMFS_BUSYBOX=//p')
   start_vm "$name" 2 "$KERNEL_BZIMAGE" ''
   initrd=''
-  wait_for 'NODEVMM-INIT: up, cpus=2' || { fail "$name" "no 'NODEVMM-INIT: up, cpus=2'"; return; }
-  t_up=$t_found
-  wait_for 'NODEVMM-INIT: shell' || { fail "$name" "no 'NODEVMM-INIT: shell'"; return; }
+  wait_init "$name" 2 shell || return
   # The tty echoes the command line itself: only the shell's arithmetic makes "answer-42".
   printf 'echo answer-$((6*7)) on $(uname -m)\n' >&3
   wait_for 'answer-42 on x86_64' || { fail "$name" "the shell did not run the command"; return; }
   t_shell=$t_found
   printf 'poweroff -f\n' >&3
-  wait_exit || { fail "$name" "QEMU still running after ${timeout_s}s"; return; }
-  [ "$vm_rc" -eq 0 ] || { fail "$name" "QEMU exited with $vm_rc"; return; }
+  exits_zero "$name" || return
   stop_vm
   pass "$name" "/init up at ${t_up}s, a typed command ran at ${t_shell}s, 'poweroff -f' -> QEMU exited 0 at ${t_exit}s"
 }
