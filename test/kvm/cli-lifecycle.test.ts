@@ -58,7 +58,7 @@ for (const [guest, reason] of [
     t.is(rebooting?.properties?.reason, reason);
     t.false(eventNames(events).includes('vm/shutdown'));
     vmm.child.kill('SIGTERM');
-    t.is((await vmm.exited).code, 0);
+    t.is((await vmm.exited).code, 0, vmm.stderr());
   });
 }
 
