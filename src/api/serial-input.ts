@@ -83,6 +83,26 @@ export class SerialInputQueue {
 }
 
 /**
+ * Hands one chunk a host-side reader got (a socket client, a pty) to the guest's serial input, with the
+ * reader paused until the UART has taken it: a fast sender then waits in the kernel, not in memory.
+ * `mayResume` says whether to read on afterwards (false once the reader is closed).
+ */
+export function forwardChunk(
+  reader: { pause(): unknown; resume(): unknown },
+  chunk: Uint8Array,
+  input: (bytes: Uint8Array) => Promise<void>,
+  onDropped: (error: Error) => void,
+  mayResume: () => boolean = () => true,
+): void {
+  reader.pause();
+  input(chunk)
+    .catch(onDropped)
+    .finally(() => {
+      if (mayResume()) reader.resume();
+    });
+}
+
+/**
  * The VMM's serial input across VM builds: `attach` the running build's UART (null when it has none),
  * `detach` when the build ends. Writes with nothing attached reject with a 'wrong-state' VmmError.
  */

@@ -6,6 +6,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { native } from '../kvm/native.js';
+import { forwardChunk } from './serial-input.js';
 
 export interface SerialPtyOptions {
   /** host → guest; the pty is not read again until these bytes are taken (backpressure) */
@@ -36,15 +37,9 @@ export class SerialPty {
     // go through writeSync on the non-blocking fd instead.
     this.reader = new ReadStream(master);
     this.reader.on('error', (error) => options.log?.(`serial pty ${path}: ${error.message}`));
-    this.reader.on('data', (chunk: Buffer) => {
-      this.reader.pause();
-      options
-        .input(chunk)
-        .catch((error: Error) => options.log?.(`serial pty: input dropped: ${error.message}`))
-        .finally(() => {
-          if (!this.closed) this.reader.resume();
-        });
-    });
+    this.reader.on('data', (chunk: Buffer) =>
+      forwardChunk(this.reader, chunk, options.input, (error) => options.log?.(`serial pty: input dropped: ${error.message}`), () => !this.closed),
+    );
   }
 
   /** Output bytes no reader took. */

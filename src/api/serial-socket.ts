@@ -4,6 +4,7 @@
 // refused, removed when the VMM ends) by the same code.
 import { createServer, type Server, type Socket } from 'node:net';
 import { listenOnSocket, type BoundSocket } from './http-socket.js';
+import { forwardChunk } from './serial-input.js';
 
 export interface SerialSocketOptions {
   /** host → guest; the client is paused until its bytes are taken (backpressure) */
@@ -59,12 +60,8 @@ export class SerialSocketServer {
     this.clients.add(client);
     client.on('close', () => this.clients.delete(client));
     client.on('error', () => client.destroy());
-    client.on('data', (chunk: Buffer) => {
-      client.pause();
-      this.options
-        .input(chunk)
-        .catch((error: Error) => this.options.log?.(`serial socket: input dropped: ${error.message}`))
-        .finally(() => client.resume());
-    });
+    client.on('data', (chunk: Buffer) =>
+      forwardChunk(client, chunk, this.options.input, (error) => this.options.log?.(`serial socket: input dropped: ${error.message}`)),
+    );
   }
 }
