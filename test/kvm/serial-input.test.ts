@@ -61,7 +61,8 @@ kvmTest('library: 10 KiB through the 16-byte FIFO arrive complete and in order',
   const serial = serialText(vmm);
   await vmm.createVm(echoConfig());
   await vmm.boot();
-  await waitFor(() => serial().includes(READY), 20_000, 'the guest to be ready');
+  // the whole line: serial output arrives in batches, and the echo is counted from the end of it
+  await waitFor(() => serial().includes(READY + '\n'), 20_000, 'the guest to be ready');
   const { input, echo } = bigInput();
   const start = serial().length;
   await vmm.writeSerial(input);
