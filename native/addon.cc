@@ -16,6 +16,7 @@ static Napi::Value KickVcpuByHandle(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value OpenPty(const Napi::CallbackInfo& info);
+Napi::Value PtyUnread(const Napi::CallbackInfo& info);
 
 static Napi::Object Layout(Napi::Env env) {
   auto sizes = Napi::Object::New(env);
@@ -55,6 +56,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kickVcpu", Napi::Function::New(env, KickVcpuByHandle, "kickVcpu"));
   exports.Set("irqLine", Napi::Function::New(env, IrqLineByFd, "irqLine"));
   exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
+  exports.Set("ptyUnread", Napi::Function::New(env, PtyUnread, "ptyUnread"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

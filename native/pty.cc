@@ -3,6 +3,7 @@
 // caller's business.
 #include <napi.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
@@ -66,6 +67,13 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   result.Set("slave", slave);
   result.Set("path", Napi::String::New(env, path));
   return result;
+}
+
+// ptyUnread(fd) -> bytes in a pty's input queue that no reader has taken yet (FIONREAD on a slave fd).
+Napi::Value PtyUnread(const Napi::CallbackInfo& info) {
+  int count = 0;
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), FIONREAD, &count) != 0) ThrowErrno(info.Env(), "ioctl FIONREAD");
+  return Napi::Number::New(info.Env(), count);
 }
 
 }  // namespace nodevmm

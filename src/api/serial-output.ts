@@ -9,7 +9,8 @@ import { VmmError } from './errors.js';
 
 export interface SerialOutput {
   write(bytes: Uint8Array): void;
-  close(): void;
+  /** may finish later (a pty lets its reader take the last output first) */
+  close(): void | Promise<void>;
   /** mode Pty: the terminal a user opens (e.g. /dev/pts/3) */
   readonly path?: string;
 }
@@ -29,7 +30,12 @@ export async function openSerialOutput(serial: ConsoleConfig, deps: SerialOutput
     case 'File': {
       const stream = createWriteStream(serial.file!, { flags: 'w' });
       stream.on('error', (e) => deps.log(`serial file: ${e.message}`));
-      return { write: (bytes) => stream.write(bytes), close: () => stream.end() };
+      return {
+        write: (bytes) => stream.write(bytes),
+        close: () => {
+          stream.end();
+        },
+      };
     }
     case 'Socket':
       return SerialSocketServer.open(serial.socket!, { input: deps.input, log: deps.log });

@@ -14,6 +14,9 @@ export interface SerialPtyOptions {
   log?: (message: string) => void;
 }
 
+const CLOSE_GRACE_MS = 500;
+const CLOSE_POLL_MS = 10;
+
 export class SerialPty {
   private droppedBytes = 0;
   private closed = false;
@@ -59,10 +62,19 @@ export class SerialPty {
     this.droppedBytes += bytes.length - written;
   }
 
-  /** Closes both sides: an attached client sees the terminal hang up. */
-  close(): void {
+  /**
+   * Closes both sides: an attached client sees the terminal hang up. A hangup discards what the client
+   * has not read yet, so the guest's last words (written just before a poweroff) would be lost: wait
+   * up to CLOSE_GRACE_MS for the pty's input queue to empty first. Nobody reading means the full wait.
+   */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const deadline = Date.now() + CLOSE_GRACE_MS;
+    do {
+      // the kernel moves written bytes into the queue from a work queue: give it a moment first
+      await new Promise((resolve) => setTimeout(resolve, CLOSE_POLL_MS));
+    } while (native().ptyUnread(this.slave) > 0 && Date.now() < deadline);
     this.reader.destroy(); // closes the master fd
     closeSync(this.slave);
   }

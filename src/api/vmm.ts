@@ -207,7 +207,7 @@ export class Vmm {
       if (!this.config) return;
       if (this.machine) await this.stopVm('api');
       this.config = null;
-      this.closeSerialOutput();
+      await this.closeSerialOutput();
       this.setState('NotCreated');
       this.emit('vm', 'deleted');
     });
@@ -452,7 +452,7 @@ export class Vmm {
     this.kvm?.close();
     this.kvm = null;
     for (const pump of this.pumps) pump.stop();
-    this.closeSerialOutput();
+    await this.closeSerialOutput();
     this.emit('vmm', 'shutdown', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
     this.supervisor.complete();
     await this.flushEvents();
@@ -506,7 +506,7 @@ export class Vmm {
   private async openSerialOutput(config: VmConfig): Promise<void> {
     // A pty keeps its path for the VM's life: a user attached to it stays attached across boots.
     if (config.serial.mode === 'Pty' && this.serialOutput?.path) return;
-    this.closeSerialOutput();
+    await this.closeSerialOutput();
     this.serialOutput = await openSerialOutput(config.serial, {
       tty: this.options.tty ?? process.stdout,
       input: (bytes) => this.writeSerial(bytes),
@@ -514,8 +514,9 @@ export class Vmm {
     });
   }
 
-  private closeSerialOutput(): void {
-    this.serialOutput?.close();
+  private async closeSerialOutput(): Promise<void> {
+    const output = this.serialOutput;
     this.serialOutput = null;
+    await output?.close();
   }
 }

@@ -79,6 +79,8 @@ export interface NativeAddon {
   irqLine(vmFd: number, irq: number, level: boolean): void;
   /** A pseudo-terminal pair, both fds close-on-exec, the master non-blocking, the slave in raw mode. */
   openPty(): { master: number; slave: number; path: string };
+  /** bytes in a pty's input queue that no reader has taken yet (FIONREAD on the slave fd) */
+  ptyUnread(slaveFd: number): number;
   layout: NativeLayout;
 }
 

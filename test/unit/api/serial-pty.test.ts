@@ -51,7 +51,7 @@ test('output reaches a client on the slave byte for byte (raw mode: no \\n → \
     closeSync(client);
     t.is(pty.dropped, 0);
   } finally {
-    pty.close();
+    await pty.close();
   }
 });
 
@@ -71,16 +71,27 @@ test('with nobody reading, writes never block: what the pty cannot hold is dropp
     t.is(await readUntil(client, 5), 'after');
     closeSync(client);
   } finally {
-    pty.close();
+    await pty.close();
   }
 });
 
-test('close hangs up: the terminal goes away and a second close is harmless', (t) => {
+test('close hangs up: the terminal goes away and a second close is harmless', async (t) => {
   const pty = SerialPty.open({ input: noInput });
   const path = pty.path;
   t.true(existsSync(path));
-  pty.close();
-  pty.close();
+  await pty.close();
+  await pty.close();
   t.false(existsSync(path), `${path} is gone`);
   t.notThrows(() => pty.write(Buffer.from('late')));
+});
+
+test('close waits for an attached reader to take the last output before it hangs up', async (t) => {
+  const pty = SerialPty.open({ input: noInput });
+  const client = openClient(pty.path);
+  pty.write(Buffer.from('reboot: Power down\n'));
+  const closing = pty.close();
+  const text = await readUntil(client, 19);
+  await closing;
+  closeSync(client);
+  t.is(text, 'reboot: Power down\n');
 });
