@@ -4,9 +4,10 @@
 # development machine's KVM, 64-bit system calls never reach the guest kernel (docs/PLATFORM.md §3):
 # there the tests use fetch-guest.sh's 32-bit /init, and this initramfs is checked under QEMU's TCG
 # (scripts/linux/check-with-qemu.sh busybox-shell).
-#   .cache/linux/busybox/<version>/busybox               from busybox-static (`apt-get download`)
+#   .cache/linux/busybox/<version>/busybox               from busybox-static (`apt-get download`); the
+#                                                        nested-KVM box (scripts/box/) packs it too
 #   .cache/linux/busybox/<version>/initramfs-busybox.cpio  /init, /bin/busybox, /dev/console, dirs
-# Standard output: INITRAMFS_BUSYBOX=PATH and BUSYBOX_VERSION=V; progress on standard error.
+# Standard output: INITRAMFS_BUSYBOX=PATH, BUSYBOX=PATH and BUSYBOX_VERSION=V; progress on standard error.
 #
 # Usage: scripts/linux/fetch-busybox.sh        (NODEVMM_CACHE_DIR as for fetch-guest.sh)
 set -eu
@@ -17,16 +18,16 @@ cache=${NODEVMM_CACHE_DIR:-$repo/.cache}/linux/busybox
 init_src=$repo/guests/linux/busybox-init.sh
 pkg=busybox-static
 
-log() { printf 'fetch-busybox: %s\n' "$*" >&2; }
-die() { printf 'fetch-busybox: ERROR: %s\n' "$*" >&2; exit 1; }
+tag=fetch-busybox
+. "$repo/scripts/lib/debian.sh"
 
-ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
-if [ -z "$ver" ] && [ "$(id -u)" -eq 0 ]; then
-  apt-get update -q >&2 || die "apt-get update failed"
-  ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+ver=$(candidate "$pkg")
+if [ -z "$ver" ] && is_root; then
+  apt_update
+  ver=$(candidate "$pkg")
 fi
 [ -n "$ver" ] || die "apt cannot resolve $pkg (no package lists? run apt-get update)"
-dir=$cache/$(printf '%s' "$ver" | tr ':/' '__')
+dir=$cache/$(cache_key "$ver")
 recipe=$(cat "$init_src" "$here/gen-cpio.sh" "$0" | cksum | tr ' ' '-')
 
 if [ -f "$dir/initramfs-busybox.cpio" ] && [ "$(cat "$dir/initramfs.stamp" 2>/dev/null)" = "$recipe" ]; then
@@ -37,12 +38,8 @@ else
   mkdir -p "$tmp/deb"
   trap 'rm -rf "$tmp"' EXIT
   if [ ! -f "$dir/busybox" ]; then
-    sandbox=''
-    [ "$(id -u)" -ne 0 ] || sandbox='-o APT::Sandbox::User=root'
-    log "apt-get download $pkg=$ver"
-    # shellcheck disable=SC2086
-    (cd "$tmp/deb" && apt-get -q $sandbox download "$pkg=$ver" >&2) || die "apt-get download $pkg=$ver failed"
-    dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x"
+    deb=$(download "$pkg" "$ver" "$tmp/deb")
+    dpkg-deb -x "$deb" "$tmp/x"
     [ -f "$tmp/x/bin/busybox" ] || die "$pkg has no /bin/busybox"
     mkdir -p "$dir"
     mv -f "$tmp/x/bin/busybox" "$dir/busybox"
@@ -66,4 +63,5 @@ LIST
   log "built: $dir/initramfs-busybox.cpio ($(wc -c < "$dir/initramfs-busybox.cpio") bytes)"
 fi
 echo "INITRAMFS_BUSYBOX=$dir/initramfs-busybox.cpio"
+echo "BUSYBOX=$dir/busybox"
 echo "BUSYBOX_VERSION=$ver"

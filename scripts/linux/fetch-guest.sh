@@ -42,30 +42,8 @@ for arg in "$@"; do
   esac
 done
 
-log() { printf 'fetch-guest: %s\n' "$*" >&2; }
-die() { printf 'fetch-guest: ERROR: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-
-is_root() { [ "$(id -u)" -eq 0 ]; }
-apt_updated=0
-apt_update() {
-  [ "$apt_updated" -eq 0 ] || return 0
-  is_root || die "apt-get update is needed but this is not root"
-  log "apt-get update"
-  apt-get update -q >&2 || die "apt-get update failed"
-  apt_updated=1
-}
-# need COMMAND PACKAGE: install PACKAGE when COMMAND is missing
-need() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  is_root || die "'$1' is missing: install the Debian package $2"
-  log "installing $2 (for $1)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >&2 ||
-    { apt_update; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >&2; } ||
-    die "could not install $2"
-  command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing $2"
-}
+tag=fetch-guest
+. "$repo/scripts/lib/debian.sh"
 
 # ---- which kernel -------------------------------------------------------------------------------
 pkg='' ver=''
@@ -73,13 +51,12 @@ resolve() {
   pkg=${NODEVMM_KERNEL_PACKAGE:-}
   if [ -z "$pkg" ]; then
     # "Depends: linux-image-6.1.0-NN-cloud-amd64 (= 6.1.x-y)" of the meta package's candidate
-    pkg=$(apt-cache show --no-all-versions "$meta" 2>/dev/null |
-      sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\).*/\1/p' | head -n 1)
+    pkg=$(meta_dependency "$meta")
   fi
   [ -n "$pkg" ] || return 1
   ver=${NODEVMM_KERNEL_VERSION:-}
   if [ -z "$ver" ]; then
-    ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+    ver=$(candidate "$pkg")
   fi
   [ -n "$ver" ]
 }
@@ -109,7 +86,7 @@ if ! resolve; then
   fi
 fi
 
-key=$(printf '%s' "$ver" | tr ':/' '__')
+key=$(cache_key "$ver")
 dir=$cache/$key
 log "kernel package $pkg $ver -> $dir"
 
@@ -125,20 +102,8 @@ build_kernel() {
   mkdir -p "$tmp/deb"
   trap 'rm -rf "$tmp"' EXIT
 
-  # Download (no install). As root, apt would otherwise warn that its _apt user cannot write here.
-  sandbox=''
-  is_root && sandbox='-o APT::Sandbox::User=root'
   t=$(now)
-  log "apt-get download $pkg=$ver"
-  # shellcheck disable=SC2086
-  if ! (cd "$tmp/deb" && apt-get -q $sandbox download "$pkg=$ver" >&2); then
-    [ "$offline" -eq 0 ] && is_root || die "apt-get download $pkg=$ver failed"
-    apt_update
-    # shellcheck disable=SC2086
-    (cd "$tmp/deb" && apt-get -q $sandbox download "$pkg=$ver" >&2) ||
-      die "apt-get download $pkg=$ver failed (after apt-get update: is $ver still in the archive?)"
-  fi
-  deb=$(ls "$tmp/deb"/*.deb)
+  deb=$(download "$pkg" "$ver" "$tmp/deb")
   t_download=$(since "$t")
 
   t=$(now)

@@ -1,0 +1,59 @@
+#!/bin/busybox sh
+# /init of the nested-KVM box (scripts/box/README.md). It loads kvm_amd and 9p, mounts the host's /
+# over 9p, and runs the job the runner wrote (box_job=PATH on the kernel command line) chrooted there.
+# The job's output goes to the second serial port, which the runner streams; its exit status goes to
+# a file beside the job; then the box powers off. What the box itself says goes to the first serial
+# port, the kernel's console, prefixed "nodevmm-box:".
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+say() { echo "nodevmm-box: $*" > /dev/console; }
+fail() {
+  say "FAILED: $*"
+  poweroff -f
+}
+
+for m in $(cat /modules.list); do
+  insmod "/modules/$m" || fail "insmod $m"
+done
+[ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (does the box's CPU have svm and npt?)"
+
+mkdir -p /host
+cache=$(sed -n 's/.*box_9p_cache=\([^ ]*\).*/\1/p' /proc/cmdline)
+mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,cache=${cache:-none}" host /host ||
+  fail "mount of the host's / over 9p"
+# The host's own /dev, /proc and /sys would be wrong here; /dev/shm and /run are tmpfs of the box's
+# own because QEMU's 9p server refuses to open special files (sockets, FIFOs).
+mount -t devtmpfs devtmpfs /host/dev || fail "mount /dev"
+mkdir -p /host/dev/pts /host/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /host/dev/pts || fail "mount /dev/pts"
+mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm || fail "mount /dev/shm"
+mount -t proc proc /host/proc || fail "mount /proc"
+mount -t sysfs sysfs /host/sys || fail "mount /sys"
+mount -t tmpfs -o mode=0755 tmpfs /host/run || fail "mount /run"
+mkdir -m 1777 /host/run/tmp
+
+job=$(sed -n 's/.*box_job=\([^ ]*\).*/\1/p' /proc/cmdline)
+[ -n "$job" ] && [ -f "/host$job" ] || fail "no job: box_job='$job' is not a file on the 9p share"
+say "up: /dev/kvm ready, running $job"
+
+# The output travels through a FIFO so that a process the job leaves behind cannot hold it open.
+stty -F /dev/ttyS1 raw -echo
+mkfifo /output
+cat /output > /dev/ttyS1 &
+pump=$!
+chroot /host /bin/sh "$job" < /dev/null > /output 2>&1
+status=$?
+echo "$status" > "/host${job%/*}/status"
+say "job ended with status $status"
+i=0
+while kill -0 "$pump" 2>/dev/null && [ "$i" -lt 50 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+kill -9 -1 2>/dev/null
+sync
+poweroff -f

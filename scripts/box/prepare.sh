@@ -1,0 +1,115 @@
+#!/bin/sh
+# Prepares the nested-KVM box (scripts/box/README.md) in .cache/box/<kernel package version>/:
+#   vmlinuz-<release>   Debian's generic kernel (the dependency of linux-image-amd64; the cloud kernel
+#                       has no 9p), from `apt-get download`, never installed
+#   initramfs.cpio      an uncompressed newc cpio: scripts/box/init.sh as /init, Debian's static busybox,
+#                       the kernel's modules for KVM on AMD SVM and for 9p over virtio-pci, in load order
+#   box.env             what the runner needs; written last: the stamp
+# A second run finds the stamp and only prints box.env. As root it installs QEMU (qemu-system-x86)
+# and kmod (depmod) when they are missing.
+#
+# Standard output: box.env's KEY=VALUE lines (BOX_KERNEL, BOX_INITRAMFS, BOX_QEMU, ...). Progress and
+# errors go to standard error.
+# Environment: NODEVMM_CACHE_DIR (cache root instead of <repo>/.cache), NODEVMM_BOX_KERNEL_META (the
+# meta package, default linux-image-amd64).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${NODEVMM_CACHE_DIR:-$repo/.cache}/box
+meta=${NODEVMM_BOX_KERNEL_META:-linux-image-amd64}
+# What the box loads, dependencies first (worked out from the kernel's modules.dep below).
+modules='kvm-amd 9pnet_virtio 9p virtio_pci'
+
+tag=box-prepare
+. "$repo/scripts/lib/debian.sh"
+
+need qemu-system-x86_64 qemu-system-x86
+need depmod kmod
+need dpkg-deb dpkg
+qemu=$(command -v qemu-system-x86_64)
+
+pkg=$(meta_dependency "$meta")
+if [ -z "$pkg" ] && is_root; then
+  apt_update
+  pkg=$(meta_dependency "$meta")
+fi
+[ -n "$pkg" ] || die "apt cannot resolve $meta's kernel package (no package lists? run apt-get update as root)"
+ver=$(candidate "$pkg")
+[ -n "$ver" ] || die "apt knows no version of $pkg"
+dir=$cache/$(cache_key "$ver")
+
+busybox=$(sh "$repo/scripts/linux/fetch-busybox.sh" | sed -n 's/^BUSYBOX=//p')
+[ -x "$busybox" ] || die "fetch-busybox.sh gave no busybox binary"
+recipe=$(cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$busybox" | cksum | tr ' ' '-')
+
+if [ -f "$dir/box.env" ] && [ "$(sed -n 's/^BOX_RECIPE=//p' "$dir/box.env")" = "$recipe" ]; then
+  sed "s|^BOX_QEMU=.*|BOX_QEMU=$qemu|" "$dir/box.env"
+  exit 0
+fi
+
+t_start=$(now)
+tmp=$dir.tmp.$$
+rm -rf "$tmp"
+mkdir -p "$tmp/deb" "$tmp/modules"
+trap 'rm -rf "$tmp"' EXIT
+deb=$(download "$pkg" "$ver" "$tmp/deb")
+dpkg-deb -x "$deb" "$tmp/x"
+set -- "$tmp"/x/boot/vmlinuz-*
+[ -f "$1" ] || die "$deb has no boot/vmlinuz-*"
+rel=${1##*/vmlinuz-}
+mv "$1" "$tmp/vmlinuz-$rel"
+depmod -b "$tmp/x" "$rel"
+moddir=$tmp/x/lib/modules/$rel
+
+# The modules' files in load order: each after the modules it depends on, each once.
+listed=$(awk -v want="$modules" -F: '
+  { n = $1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); file[n] = $1; deps[$1] = $2 }
+  function visit(f,   d, i, count) {
+    if (f in done) return
+    done[f] = 1
+    count = split(deps[f], d, " ")
+    for (i = 1; i <= count; i++) visit(d[i])
+    print f
+  }
+  END {
+    count = split(want, names, " ")
+    for (i = 1; i <= count; i++) {
+      if (!(names[i] in file)) { print "missing " names[i] > "/dev/stderr"; exit 1 }
+      visit(file[names[i]])
+    }
+  }' "$moddir/modules.dep") || die "$pkg lacks a module of: $modules"
+: > "$tmp/modules.list"
+list="dir /bin 0755 0 0
+dir /dev 0755 0 0
+nod /dev/console 0600 0 0 c 5 1
+dir /proc 0755 0 0
+dir /sys 0755 0 0
+dir /modules 0755 0 0
+file /bin/busybox $busybox 0755 0 0
+file /init $here/init.sh 0755 0 0
+file /modules.list $tmp/modules.list 0644 0 0"
+for file in $listed; do
+  base=${file##*/}
+  case $base in *.ko) ;; *) die "$file is compressed: the box's busybox insmod needs plain .ko files" ;; esac
+  printf '%s\n' "$base" >> "$tmp/modules.list"
+  list="$list
+file /modules/$base $moddir/$file 0644 0 0"
+done
+printf '%s\n' "$list" | sh "$repo/scripts/linux/gen-cpio.sh" "$tmp/initramfs.cpio"
+
+cat > "$tmp/box.env" <<EOF
+BOX_KERNEL_PACKAGE=$pkg
+BOX_KERNEL_VERSION=$ver
+BOX_KERNEL_RELEASE=$rel
+BOX_KERNEL=$dir/vmlinuz-$rel
+BOX_INITRAMFS=$dir/initramfs.cpio
+BOX_MODULES='$(tr '\n' ' ' < "$tmp/modules.list" | sed 's/ $//')'
+BOX_RECIPE=$recipe
+BOX_QEMU=$qemu
+EOF
+mkdir -p "$dir"
+mv -f "$tmp/vmlinuz-$rel" "$tmp/initramfs.cpio" "$dir/"
+mv -f "$tmp/box.env" "$dir/box.env"
+log "prepared $dir in $(since "$t_start")s: kernel $rel ($pkg $ver), modules: $(tr '\n' ' ' < "$tmp/modules.list")"
+cat "$dir/box.env"
