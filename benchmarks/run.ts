@@ -2,13 +2,14 @@
 // inside, lifecycle latency and footprint. Prints tables, writes benchmarks/results/<date>.json and
 // <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
 //
-//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,vm-build,footprint]
+//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint]
 //   node dist/benchmarks/run.js --from benchmarks/results/<date>.json     (tables and plot again)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measureExitLatency } from './exit-latency.js';
 import { measureInside } from './inside/exit-profile.js';
 import { measureLifecycle } from './lifecycle.js';
+import { measureLinuxBoot } from './linux-boot.js';
 import { measureFootprint } from './footprint.js';
 import { verifyExitCounts } from './verify-exits.js';
 import { measureCallOverhead } from './experiments/call-cost/call-overhead.js';
@@ -27,7 +28,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'vm-build', 'footprint'] };
+  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint'] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') Object.assign(options, { rounds: 3, n: 50_000 });
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   if (has('inside')) results.inside = await measureInside({ n: options.n, rounds: Math.max(3, Math.ceil(options.rounds / 2)), kinds: KINDS, log });
   if (has('calls') && loadCallCostAddons()) results.callOverhead = await measureCallOverhead();
   if (has('lifecycle')) results.lifecycle = await measureLifecycle({ runs: options.rounds, reboots: 5, log });
+  if (has('linux-boot')) results.linuxBoot = await measureLinuxBoot({ rounds: options.rounds, log });
   if (has('vm-build')) results.vmBuild = measureVmBuildCosts();
   if (has('footprint')) results.footprint = await measureFootprint(['floor', 'qemu', 'nodevmm', 'nodevmm-lib'], 3);
   results.machineAfter = describeMachine();

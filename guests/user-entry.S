@@ -173,6 +173,12 @@ long_mode:
         mov $sysenter_entry, %eax
         wrmsr
 
+        /* AMD CPUs raise #UD for sysenter in long mode (AMD APM vol. 3, SYSENTER): those tests are not run there */
+        xor %eax, %eax
+        cpuid
+        cmp $0x68747541, %ebx           /* "Auth" of AuthenticAMD */
+        sete amd_cpu
+
         mov $banner, %esi
         call print
         /* fall through */
@@ -191,7 +197,14 @@ run_next:
         call print
         mov $colon, %esi
         call print
-        mov 24(%rbx), %rax
+        cmpl $0, 28(%rbx)               /* a sysenter test… */
+        je 2f
+        cmpb $0, amd_cpu                /* …on AMD */
+        je 2f
+        mov $m_not_on_amd, %esi
+        call print
+        jmp next_test
+2:      movl 24(%rbx), %eax         /* zero-extends */
         mov %rax, vsyscall_mode
         pushq $USER_DS                  /* SS */
         pushq $user_stack_top           /* RSP */
@@ -560,6 +573,7 @@ m_tsc:      .asciz " tsc-delta="
 m_syscall64: .asciz "LSTAR entry (syscall64)"
 m_syscall32: .asciz "CSTAR entry (syscall32)"
 m_sysenter: .asciz "SYSENTER_EIP entry"
+m_not_on_amd: .asciz "not run: sysenter is #UD in long mode on AMD CPUs\n"
 m_user_cs:  .asciz " user-cs-before-call="
 n_u32_vsyscall: .asciz "user32 vDSO-style sysenter, kernel returns with sysretl (Linux's fast path)"
 n_u32_vsyscall_nofix: .asciz "user32 vDSO-style sysenter, sysretl, no SS reload"
@@ -582,7 +596,7 @@ n_u64_loop:     .asciz "user64 loop of 1M dec/jnz, then ud2"
 
         .data
         .p2align 3
-/* name, RIP, CS, unused */
+/* name, user RIP, user CS (quads); vsyscall mode, 1 for a sysenter test (longs) */
 tests:
         .long n_u32_ud2, 0, u32_ud2, 0, USER32_CS, 0, 0, 0
         .long n_u32_hlt, 0, u32_hlt, 0, USER32_CS, 0, 0, 0
@@ -590,10 +604,10 @@ tests:
         .long n_u32_int80, 0, u32_int80, 0, USER32_CS, 0, 0, 0
         .long n_u32_int81, 0, u32_int81, 0, USER32_CS, 0, 0, 0
         .long n_u32_int82, 0, u32_int82, 0, USER32_CS, 0, 0, 0
-        .long n_u32_sysenter, 0, u32_sysenter, 0, USER32_CS, 0, 0, 0
+        .long n_u32_sysenter, 0, u32_sysenter, 0, USER32_CS, 0, 0, 1
         .long n_u32_syscall, 0, u32_syscall, 0, USER32_CS, 0, 0, 0
-        .long n_u32_vsyscall, 0, u32_vsyscall, 0, USER32_CS, 0, 1, 0
-        .long n_u32_vsyscall_nofix, 0, u32_vsyscall_nofix, 0, USER32_CS, 0, 1, 0
+        .long n_u32_vsyscall, 0, u32_vsyscall, 0, USER32_CS, 0, 1, 1
+        .long n_u32_vsyscall_nofix, 0, u32_vsyscall_nofix, 0, USER32_CS, 0, 1, 1
         .long n_u64_ud2, 0, u64_ud2, 0, USER_CS, 0, 0, 0
         .long n_u32_loop, 0, u32_loop, 0, USER32_CS, 0, 0, 0
         .long n_u64_loop, 0, u64_loop, 0, USER_CS, 0, 0, 0
@@ -608,6 +622,7 @@ saved_rsp:         .quad 0
 saved_handler_cs:  .quad 0
 start_tsc:         .quad 0
 vsyscall_mode:     .quad 0
+amd_cpu:           .byte 0
 
         .p2align 3
 gdt_register:

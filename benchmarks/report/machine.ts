@@ -12,7 +12,11 @@ export interface MachineNote {
   node: string;
   qemu: string;
   loadAverage: number[];
+  /** where the figures come from: absolute numbers from the box are emulation numbers */
+  source: string;
 }
+
+const IN_BOX = process.env.NODEVMM_IN_BOX === '1';
 
 function qemuVersion(): string {
   try {
@@ -32,5 +36,8 @@ export function describeMachine(): MachineNote {
     node: process.version,
     qemu: qemuVersion(),
     loadAverage: loadavg(),
+    source: IN_BOX
+      ? 'the nested-KVM box (QEMU TCG emulating AMD SVM; scripts/box/): emulation numbers, only the ratios within this run compare'
+      : 'this machine\'s own KVM',
   };
 }

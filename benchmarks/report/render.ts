@@ -2,6 +2,7 @@
 import type { ExitLatencyResult } from '../exit-latency.js';
 import type { InsideResult, Level } from '../inside/exit-profile.js';
 import type { LifecycleResult } from '../lifecycle.js';
+import type { LinuxBootResult } from '../linux-boot.js';
 import type { FootprintResult } from '../footprint.js';
 import type { ExitCountCheck } from '../verify-exits.js';
 import type { CallOverhead } from '../experiments/call-cost/call-overhead.js';
@@ -10,8 +11,9 @@ import type { ExitKind, SystemName } from '../lib/systems.js';
 import type { MachineNote } from './machine.js';
 import { plotPerExit, type PlotPanel } from './plot.js';
 import { micros, millis, ratio, table } from './table.js';
+import type { Summary } from '../lib/stats.js';
 
-export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'vm-build' | 'footprint';
+export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint';
 
 export interface Results {
   machine: MachineNote;
@@ -21,6 +23,7 @@ export interface Results {
   inside?: InsideResult;
   callOverhead?: CallOverhead;
   lifecycle?: LifecycleResult;
+  linuxBoot?: LinuxBootResult;
   vmBuild?: VmBuildCosts;
   footprint?: FootprintResult;
   machineAfter?: MachineNote;
@@ -37,6 +40,7 @@ export function render(r: Results): string {
   const m = r.machine;
   out.push(`\n## nodevmm benchmarks, ${m.date}`);
   out.push(`${m.cpu} × ${m.cpus}, Linux ${m.kernel}, ${m.kvmModule}, Node ${m.node}, ${m.qemu}`);
+  if (m.source) out.push(`figures from ${m.source}`);
   out.push(`load average before ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}, after ${r.machineAfter?.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
 
   if (r.verify) {
@@ -105,6 +109,13 @@ export function render(r: Results): string {
     out.push(`\n### Lifecycle latency, ms, median [q1–q3] (PM timer resolution ${(l.resolutionNs / 1000).toFixed(2)} µs)`);
     out.push(table(['path', 'latency'], Object.entries(l.metrics).map(([name, v]) => [name, millis(v.summary, 2)])));
   }
+  const b = r.linuxBoot;
+  if (b) {
+    out.push(`\n### Linux boot, ms from the VMM's start, median [q1–q3]: ${b.kernel}, test initramfs, ${b.cpus} vCPUs, ${b.memoryMib} MiB`);
+    const rows = (['nodevmm', 'qemu'] as const).map((s) => [s === 'qemu' ? 'QEMU -M microvm' : s, millis(toNs(b.results[s].kernel.summary), 0), millis(toNs(b.results[s].init.summary), 0)]);
+    rows.push(['**nodevmm / QEMU** (per round; goal ≤ 1.00)', '', ratio(b.ratio.summary)]);
+    out.push(table(['system', "to the kernel's first line", "to the initramfs's first line"], rows));
+  }
   if (r.vmBuild) {
     out.push('\n### What KVM charges to build and destroy a VM here (ms, median [q1–q3]): behind the lifecycle latencies');
     out.push(table(['step', 'ms'], Object.entries(r.vmBuild).map(([step, s]) => [step, millis(s, 2)])));
@@ -116,6 +127,9 @@ export function render(r: Results): string {
   }
   return out.join('\n') + '\n';
 }
+
+/** the boot summaries are in ms; the table helpers take ns */
+const toNs = (s: Summary): Summary => ({ ...s, median: s.median * 1e6, q1: s.q1 * 1e6, q3: s.q3 * 1e6, min: s.min * 1e6, max: s.max * 1e6 });
 
 export function plot(r: Results): string | null {
   const panels: PlotPanel[] = [];

@@ -14,9 +14,16 @@ case "${action:-shell}" in
   reboot) echo "NODEVMM-INIT: reboot"; sync; reboot -f ;;
   stay) echo "NODEVMM-INIT: stay" ;;
   shell)
+    # busybox's poweroff, halt and reboot signal PID 1 (USR2, USR1, TERM) and leave the rest to it;
+    # the kernel delivers to PID 1 only the signals it handles, and a shell runs a trap only between
+    # commands, so the shell runs in the background while PID 1 waits.
+    trap 'echo "NODEVMM-INIT: poweroff"; sync; poweroff -f' USR1 USR2
+    trap 'echo "NODEVMM-INIT: reboot"; sync; reboot -f' TERM
     echo "NODEVMM-INIT: shell"
-    # PID 1 must not exit: a new shell when one ends. cttyhack makes the console its controlling tty.
-    while :; do setsid cttyhack sh -l; done ;;
+    # A new shell when one ends; cttyhack makes the console its controlling tty. A background list's
+    # stdin would be /dev/null, hence the redirections.
+    (trap - USR1 USR2 TERM; while :; do setsid cttyhack sh -l; done) < /dev/console > /dev/console 2>&1 &
+    while :; do wait; done ;;
   *) echo "NODEVMM-INIT: unknown action=$action" ;;
 esac
 while :; do sleep 3600; done

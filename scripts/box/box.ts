@@ -5,13 +5,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, freemem, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { writeJob } from './job.js';
+import { repoRoot } from './repo.js';
 import { UP_MARKER, findTrouble, logTail, type Trouble } from './kernel-log.js';
 
 /** Exit statuses of the box itself, beside the command's own (timeout(1)'s and a shell's conventions). */
 export const BoxStatus = { TIMED_OUT: 124, BOX_FAILED: 125 } as const;
+
+export const DEFAULT_KVM_AMD_PARAMS = 'npt=0';
 
 export interface BoxOptions {
   command: readonly string[];
@@ -27,12 +29,19 @@ export interface BoxOptions {
   bootTimeoutSeconds?: number;
   /** QEMU's -cpu (default qemu64,+svm,+npt); the box's kernel needs svm and npt for kvm_amd */
   cpuModel?: string;
+  /**
+   * kvm_amd's module parameters in the box (default `npt=0`, or NODEVMM_BOX_KVM_AMD): with TCG's
+   * nested paging, Linux guests corrupted the box's kernel (docs/DECISIONS.md); shadow paging did not
+   */
+  kvmAmdParams?: string;
   /** the 9p share's cache mode inside the box (default loose: docs/DECISIONS.md) */
   cache9p?: 'loose' | 'mmap' | 'none';
   /** where the command's output goes (default process.stdout) */
   output?: NodeJS.WritableStream;
   /** progress and failure reports (default: standard error, prefixed "nodevmm-box: ") */
   log?: (line: string) => void;
+  /** report failures only, no progress */
+  quiet?: boolean;
 }
 
 export interface BoxResult {
@@ -45,16 +54,6 @@ export interface BoxResult {
   seconds: number;
   /** the box's kernel log, kept on the host when the box failed */
   kernelLogPath?: string;
-}
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'scripts', 'box', 'prepare.sh'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('nodevmm-box: cannot find scripts/box/prepare.sh above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
 }
 
 interface Prepared {
@@ -87,8 +86,11 @@ function defaultMemory(): string {
   return halfFreeMiB >= 8192 ? '8G' : `${Math.max(1024, halfFreeMiB)}M`;
 }
 
-export function qemuArgs(prepared: Prepared, jobDir: string, options: Required<Pick<BoxOptions, 'cpus' | 'memory' | 'cpuModel' | 'cache9p'>>): string[] {
-  const cmdline = ['console=ttyS0', 'panic=-1', `box_job=${join(jobDir, 'job.sh')}`, `box_9p_cache=${options.cache9p}`];
+export function qemuArgs(prepared: Prepared, jobDir: string, options: Required<Pick<BoxOptions, 'cpus' | 'memory' | 'cpuModel' | 'cache9p' | 'kvmAmdParams'>>): string[] {
+  // loglevel=5: the boot's info messages cost ~0.6 s on an emulated UART; warnings and errors (a soft
+  // lockup's stack, an oops) still print.
+  const cmdline = ['console=ttyS0', 'loglevel=5', 'panic=-1', `box_job=${join(jobDir, 'job.sh')}`, `box_9p_cache=${options.cache9p}`];
+  if (options.kvmAmdParams) cmdline.push(`box_kvm_amd=${options.kvmAmdParams.trim().split(/\s+/).join(',')}`);
   return [
     ...['-accel', 'tcg,thread=multi', '-cpu', options.cpuModel, '-smp', String(options.cpus), '-m', options.memory],
     ...['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'],
@@ -102,6 +104,7 @@ export function qemuArgs(prepared: Prepared, jobDir: string, options: Required<P
 
 export async function runInBox(options: BoxOptions): Promise<BoxResult> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`nodevmm-box: ${line}\n`));
+  const progress = options.quiet ? (): void => {} : log;
   const output = options.output ?? process.stdout;
   const started = Date.now();
   const seconds = (): number => (Date.now() - started) / 1000;
@@ -110,6 +113,7 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
     memory: options.memory ?? defaultMemory(),
     cpuModel: options.cpuModel ?? 'qemu64,+svm,+npt',
     cache9p: options.cache9p ?? 'loose',
+    kvmAmdParams: options.kvmAmdParams ?? process.env.NODEVMM_BOX_KVM_AMD ?? DEFAULT_KVM_AMD_PARAMS,
   };
   const timeoutSeconds = options.timeoutSeconds ?? 1800;
   const bootTimeoutSeconds = options.bootTimeoutSeconds ?? 120;
@@ -126,7 +130,7 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
   writeJob(join(jobDir, 'job.sh'), { cwd: options.cwd ?? process.cwd(), command: options.command, env: options.env ?? process.env });
   const kernelLogPath = join(jobDir, 'kernel.log');
   const kernelLog = (): string => (existsSync(kernelLogPath) ? readFileSync(kernelLogPath, 'latin1') : '');
-  log(`starting: QEMU TCG, ${settings.cpus} vCPUs (${settings.cpuModel}), ${settings.memory}, kernel ${prepared.BOX_KERNEL_RELEASE}; time limit ${timeoutSeconds} s`);
+  progress(`starting: QEMU TCG, ${settings.cpus} vCPUs (${settings.cpuModel}), ${settings.memory}, kernel ${prepared.BOX_KERNEL_RELEASE}, kvm_amd ${settings.kvmAmdParams || 'defaults'}; time limit ${timeoutSeconds} s`);
 
   const qemu = spawn(prepared.BOX_QEMU, qemuArgs(prepared, jobDir, settings), { stdio: ['ignore', 'pipe', 'pipe'] });
   let qemuStderr = '';
@@ -146,7 +150,7 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
     const text = kernelLog();
     if (bootSeconds === undefined && text.includes(UP_MARKER)) {
       bootSeconds = seconds();
-      log(`up in ${bootSeconds.toFixed(1)} s: /dev/kvm ready, running ${options.command.join(' ')}`);
+      progress(`up in ${bootSeconds.toFixed(1)} s: /dev/kvm ready, running ${options.command.join(' ')}`);
     }
     const trouble = findTrouble(text);
     if (trouble && trouble.kind !== 'init-failed') stop(BoxStatus.BOX_FAILED, `the box's kernel reports a ${trouble.kind}: ${trouble.line}`, trouble);
@@ -190,6 +194,6 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
   } else {
     rmSync(jobDir, { recursive: true, force: true });
   }
-  log(`done in ${result.seconds.toFixed(1)} s${bootSeconds !== undefined ? ` (box up in ${bootSeconds.toFixed(1)} s)` : ''}: status ${result.status}`);
+  if (result.failure || !options.quiet) log(`done in ${result.seconds.toFixed(1)} s${bootSeconds !== undefined ? ` (box up in ${bootSeconds.toFixed(1)} s)` : ''}: status ${result.status}`);
   return result;
 }

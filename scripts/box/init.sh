@@ -16,8 +16,13 @@ fail() {
   poweroff -f
 }
 
+# kvm_amd's parameters, if the runner gives any (box_kvm_amd=npt=0,avic=1 on the command line)
+kvm_amd_params=$(sed -n 's/.*box_kvm_amd=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 for m in $(cat /modules.list); do
-  insmod "/modules/$m" || fail "insmod $m"
+  params=
+  [ "$m" = kvm-amd.ko ] && params=$kvm_amd_params
+  # shellcheck disable=SC2086 # one word per parameter
+  insmod "/modules/$m" $params || fail "insmod $m $params"
 done
 [ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (does the box's CPU have svm and npt?)"
 

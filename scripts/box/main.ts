@@ -15,10 +15,11 @@ Options:
   --timeout SECONDS     limit for the whole run (default 1800)
   --cpu-model MODEL     QEMU's -cpu (default qemu64,+svm,+npt)
   --9p-cache MODE       loose (default), mmap or none
+  --kvm-amd PARAMS      kvm_amd's parameters, space-separated (default npt=0; '' for the module's own)
   -h, --help
 `;
 
-const VALUE_OPTIONS = new Set(['--cpus', '--memory', '--timeout', '--cpu-model', '--9p-cache']);
+const VALUE_OPTIONS = new Set(['--cpus', '--memory', '--timeout', '--cpu-model', '--9p-cache', '--kvm-amd']);
 
 /** The options before the command, and the command: the first word that is no option starts it. */
 function split(argv: string[]): { options: string[]; command: string[] } {
@@ -48,6 +49,7 @@ function parse(argv: string[]): BoxOptions | null {
       timeout: { type: 'string' },
       'cpu-model': { type: 'string' },
       '9p-cache': { type: 'string' },
+      'kvm-amd': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -63,6 +65,7 @@ function parse(argv: string[]): BoxOptions | null {
     timeoutSeconds: positive('--timeout', values.timeout),
     cpuModel: values['cpu-model'],
     cache9p: cache as BoxOptions['cache9p'],
+    kvmAmdParams: values['kvm-amd'],
   };
 }
 

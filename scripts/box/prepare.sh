@@ -1,11 +1,13 @@
 #!/bin/sh
 # Prepares the nested-KVM box (scripts/box/README.md) in .cache/box/<kernel package version>/:
-#   vmlinuz-<release>   Debian's generic kernel (the dependency of linux-image-amd64; the cloud kernel
-#                       has no 9p), from `apt-get download`, never installed
+#   vmlinux-<release>   Debian's generic kernel (the dependency of linux-image-amd64; the cloud kernel
+#                       has no 9p), from `apt-get download`, never installed, unpacked from its bzImage:
+#                       QEMU boots the ELF through its PVH note, 2.5 s sooner than the bzImage
 #   initramfs.cpio      an uncompressed newc cpio: scripts/box/init.sh as /init, Debian's static busybox,
 #                       the kernel's modules for KVM on AMD SVM and for 9p over virtio-pci, in load order
 #   box.env             what the runner needs; written last: the stamp
-# A second run finds the stamp and only prints box.env. As root it installs QEMU (qemu-system-x86)
+# A second run finds the stamp and only prints box.env; while .cache/box/current.env names a complete
+# box it does not even ask apt (NODEVMM_BOX_REFRESH=1 asks again, for a newer kernel). As root it installs QEMU (qemu-system-x86)
 # and kmod (depmod) when they are missing.
 #
 # Standard output: box.env's KEY=VALUE lines (BOX_KERNEL, BOX_INITRAMFS, BOX_QEMU, ...). Progress and
@@ -23,11 +25,26 @@ modules='kvm-amd 9pnet_virtio 9p virtio_pci'
 
 tag=box-prepare
 . "$repo/scripts/lib/debian.sh"
+. "$repo/scripts/lib/bzimage.sh"
 
 need qemu-system-x86_64 qemu-system-x86
+qemu=$(command -v qemu-system-x86_64)
+current=$cache/current.env
+recipe_of() { cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$repo/scripts/lib/bzimage.sh" "$1" | cksum | tr ' ' '-'; }
+
+# The fast path (each box run starts here): the last box, when its files and recipe still stand.
+if [ "${NODEVMM_BOX_REFRESH:-0}" != 1 ] && [ -f "$current" ]; then
+  env_file=$(sed -n 's/^BOX_ENV=//p' "$current")
+  bb=$(sed -n 's/^BOX_BUSYBOX=//p' "$env_file" 2>/dev/null)
+  if [ -n "$bb" ] && [ -x "$bb" ] && [ "$(sed -n 's/^BOX_RECIPE=//p' "$env_file")" = "$(recipe_of "$bb")" ] &&
+     [ -f "$(sed -n 's/^BOX_KERNEL=//p' "$env_file")" ] && [ -f "$(sed -n 's/^BOX_INITRAMFS=//p' "$env_file")" ]; then
+    sed "s|^BOX_QEMU=.*|BOX_QEMU=$qemu|" "$env_file"
+    exit 0
+  fi
+fi
+
 need depmod kmod
 need dpkg-deb dpkg
-qemu=$(command -v qemu-system-x86_64)
 
 pkg=$(meta_dependency "$meta")
 if [ -z "$pkg" ] && is_root; then
@@ -41,9 +58,10 @@ dir=$cache/$(cache_key "$ver")
 
 busybox=$(sh "$repo/scripts/linux/fetch-busybox.sh" | sed -n 's/^BUSYBOX=//p')
 [ -x "$busybox" ] || die "fetch-busybox.sh gave no busybox binary"
-recipe=$(cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$busybox" | cksum | tr ' ' '-')
+recipe=$(recipe_of "$busybox")
 
 if [ -f "$dir/box.env" ] && [ "$(sed -n 's/^BOX_RECIPE=//p' "$dir/box.env")" = "$recipe" ]; then
+  printf 'BOX_ENV=%s\n' "$dir/box.env" > "$current"
   sed "s|^BOX_QEMU=.*|BOX_QEMU=$qemu|" "$dir/box.env"
   exit 0
 fi
@@ -58,7 +76,7 @@ dpkg-deb -x "$deb" "$tmp/x"
 set -- "$tmp"/x/boot/vmlinuz-*
 [ -f "$1" ] || die "$deb has no boot/vmlinuz-*"
 rel=${1##*/vmlinuz-}
-mv "$1" "$tmp/vmlinuz-$rel"
+extract_vmlinux "$1" "$tmp/vmlinux-$rel"
 depmod -b "$tmp/x" "$rel"
 moddir=$tmp/x/lib/modules/$rel
 
@@ -102,14 +120,16 @@ cat > "$tmp/box.env" <<EOF
 BOX_KERNEL_PACKAGE=$pkg
 BOX_KERNEL_VERSION=$ver
 BOX_KERNEL_RELEASE=$rel
-BOX_KERNEL=$dir/vmlinuz-$rel
+BOX_KERNEL=$dir/vmlinux-$rel
 BOX_INITRAMFS=$dir/initramfs.cpio
 BOX_MODULES='$(tr '\n' ' ' < "$tmp/modules.list" | sed 's/ $//')'
 BOX_RECIPE=$recipe
+BOX_BUSYBOX=$busybox
 BOX_QEMU=$qemu
 EOF
 mkdir -p "$dir"
-mv -f "$tmp/vmlinuz-$rel" "$tmp/initramfs.cpio" "$dir/"
+mv -f "$tmp/vmlinux-$rel" "$tmp/initramfs.cpio" "$dir/"
 mv -f "$tmp/box.env" "$dir/box.env"
+printf 'BOX_ENV=%s\n' "$dir/box.env" > "$current"
 log "prepared $dir in $(since "$t_start")s: kernel $rel ($pkg $ver), modules: $(tr '\n' ' ' < "$tmp/modules.list")"
 cat "$dir/box.env"

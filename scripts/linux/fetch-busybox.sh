@@ -7,7 +7,8 @@
 #   .cache/linux/busybox/<version>/busybox               from busybox-static (`apt-get download`); the
 #                                                        nested-KVM box (scripts/box/) packs it too
 #   .cache/linux/busybox/<version>/initramfs-busybox.cpio  /init, /bin/busybox, /dev/console, dirs
-# Standard output: INITRAMFS_BUSYBOX=PATH, BUSYBOX=PATH and BUSYBOX_VERSION=V; progress on standard error.
+# Standard output: INITRAMFS_BUSYBOX=PATH, BUSYBOX=PATH and BUSYBOX_VERSION=V, also written to
+# .cache/linux/busybox/current.env (the Linux tests read it); progress on standard error.
 #
 # Usage: scripts/linux/fetch-busybox.sh        (NODEVMM_CACHE_DIR as for fetch-guest.sh)
 set -eu
@@ -38,12 +39,14 @@ else
   mkdir -p "$tmp/deb"
   trap 'rm -rf "$tmp"' EXIT
   if [ ! -f "$dir/busybox" ]; then
+    need dpkg-deb dpkg
     deb=$(download "$pkg" "$ver" "$tmp/deb")
     dpkg-deb -x "$deb" "$tmp/x"
     [ -f "$tmp/x/bin/busybox" ] || die "$pkg has no /bin/busybox"
     mkdir -p "$dir"
     mv -f "$tmp/x/bin/busybox" "$dir/busybox"
   fi
+  need readelf binutils
   readelf -h "$dir/busybox" | grep -q 'Class: *ELF64' || die "busybox is not a 64-bit program"
   ! readelf -l "$dir/busybox" | grep -q INTERP || die "busybox is not static"
   sh "$here/gen-cpio.sh" "$tmp/initramfs-busybox.cpio" <<LIST
@@ -62,6 +65,7 @@ LIST
   trap - EXIT
   log "built: $dir/initramfs-busybox.cpio ($(wc -c < "$dir/initramfs-busybox.cpio") bytes)"
 fi
-echo "INITRAMFS_BUSYBOX=$dir/initramfs-busybox.cpio"
-echo "BUSYBOX=$dir/busybox"
-echo "BUSYBOX_VERSION=$ver"
+env_tmp=$cache/current.env.tmp.$$
+printf 'INITRAMFS_BUSYBOX=%s\nBUSYBOX=%s\nBUSYBOX_VERSION=%s\n' "$dir/initramfs-busybox.cpio" "$dir/busybox" "$ver" > "$env_tmp"
+mv -f "$env_tmp" "$cache/current.env"
+cat "$cache/current.env"

@@ -6,7 +6,8 @@ import { KVM_REGS_SIZE, decodeRegs } from '../kvm/structs.js';
 import { buildPlatform } from '../vm/platform.js';
 import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
-import { ExitRecordView, type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
+import { ExitRecordView } from '../kvm/exit-record.js';
+import { type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
 import { vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
 import { TimedVcpu, vcpuExitTiming } from './exit-timing.js';
 

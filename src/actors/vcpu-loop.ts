@@ -2,6 +2,7 @@
 // re-enter. It returns only when the vCPU must stop entering the guest: the VMM kicked it (stop or
 // pause), a device raised a lifecycle request, or something fatal happened. No allocation per exit.
 import { KvmExit, KvmExitName, KvmInternalError } from '../kvm/constants.js';
+import { ExitRecordView, RecordLayout } from '../kvm/exit-record.js';
 import type { VcpuStop, FatalDetail } from './lifecycle.js';
 
 export interface LoopVcpu {
@@ -42,48 +43,6 @@ export interface LoopContext {
   /** called for the fatal message: where the guest was (e.g. reads RIP); may throw */
   describeLocation?: () => Partial<FatalDetail>;
   vcpuId: number;
-}
-
-// Exit record offsets (native/exit_record.h); checked against the addon's layout at load time.
-export const RecordLayout = { reason: 0, size: 4, isWrite: 8, count: 12, address: 16, aux: 24, ndata: 32, extra: 40, data: 192 } as const;
-
-/** Typed views over one vCPU's exit record, made once. */
-export class ExitRecordView {
-  readonly words: Uint32Array;
-  readonly data: Uint8Array;
-  readonly view: DataView;
-  constructor(record: ArrayBuffer) {
-    this.words = new Uint32Array(record, 0, RecordLayout.data / 4);
-    this.data = new Uint8Array(record, RecordLayout.data);
-    this.view = new DataView(record);
-  }
-  get size(): number { return this.words[1]; }
-  get isWrite(): boolean { return this.words[2] !== 0; }
-  get count(): number { return this.words[3]; }
-  /** port, or guest-physical address (as a number: exact below 2^53) */
-  get address(): number { return this.words[4] + this.words[5] * 0x1_0000_0000; }
-  get aux(): bigint { return this.view.getBigUint64(RecordLayout.aux, true); }
-  get ndata(): number { return this.words[8]; }
-  extra(i: number): bigint { return this.view.getBigUint64(RecordLayout.extra + i * 8, true); }
-
-  readValue(at: number, size: number): number {
-    const d = this.data;
-    switch (size) {
-      case 1: return d[at];
-      case 2: return d[at] | (d[at + 1] << 8);
-      default: return (d[at] | (d[at + 1] << 8) | (d[at + 2] << 16) | (d[at + 3] << 24)) >>> 0;
-    }
-  }
-
-  writeValue(at: number, size: number, value: number): void {
-    const d = this.data;
-    d[at] = value;
-    if (size >= 2) d[at + 1] = value >>> 8;
-    if (size >= 4) {
-      d[at + 2] = value >>> 16;
-      d[at + 3] = value >>> 24;
-    }
-  }
 }
 
 export function runVcpu(vcpu: LoopVcpu, record: ExitRecordView, ctx: LoopContext): VcpuStop {

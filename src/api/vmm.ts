@@ -2,7 +2,8 @@
 // streams. The REST API and the CLI are thin layers over this class. It never calls process.exit:
 // `exited` resolves with the status the process should end with.
 import { BehaviorSubject, Observable, ReplaySubject, Subject } from '../rx.js';
-import { native, type NativeKvm } from '../kvm/native.js';
+import type { NativeKvm } from '../kvm/native.js';
+import { openKvm } from '../kvm/availability.js';
 import { Supervisor, type FatalEvent, type GuestExitEvent, type ResetEvent } from '../actors/supervisor.js';
 import type { LifecycleAction } from '../actors/policy.js';
 import type { LifecycleEvent, VcpuStop } from '../actors/lifecycle.js';
@@ -309,7 +310,7 @@ export class Vmm {
       await this.openSerialOutput(config);
       await this.startMachine();
     } catch (error) {
-      throw error instanceof VmmError ? error : new VmmError('internal', `boot failed: ${(error as Error).message}`, { cause: error });
+      throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
     }
     this.lifecycleCounts.boots++;
     this.setState('Running');
@@ -318,7 +319,7 @@ export class Vmm {
 
   private async startMachine(): Promise<void> {
     const config = this.config!;
-    this.kvm ??= new (native().Kvm)();
+    this.kvm ??= openKvm();
     const generation = ++this.generation;
     const machine = await Machine.build(
       {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitRecordMismatches } from './exit-record.js';
 
 export interface NativeKvm {
   apiVersion(): number;
@@ -106,6 +107,10 @@ export function native(): NativeAddon {
     const globals = globalThis as Record<string, unknown>;
     const fast = globals[FAST_ENTRY];
     delete globals[FAST_ENTRY];
+    const mismatches = exitRecordMismatches(loaded.layout);
+    if (mismatches.length > 0) {
+      throw new Error(`nodevmm native addon does not match this code's exit record (${mismatches.join('; ')}): rebuild it with \`npm run build:native\``);
+    }
     addon = typeof fast === 'function' ? { ...loaded, enterGuest: fast as () => void } : loaded;
   }
   return addon;

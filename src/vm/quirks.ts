@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { KvmExit, KvmInternalError } from '../kvm/constants.js';
 import { KVM_REGS_SIZE, KVM_VCPU_EVENTS_SIZE } from '../kvm/structs.js';
 import type { NativeVcpu } from '../kvm/native.js';
-import { emulationBytes, type ExitCompleter, type ExitRecordView } from '../actors/vcpu-loop.js';
+import type { ExitRecordView } from '../kvm/exit-record.js';
+import { emulationBytes, type ExitCompleter } from '../actors/vcpu-loop.js';
 
 export interface PlatformQuirks {
   /** the KVM module the quirks are for */

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { ApiClient, type ApiResponse } from '../../src/api/remote-client.js';
 import { loadOpenApi, responseProblems, errorBodyProblems } from './openapi.js';
 import { ROOT, startVmm, waitFor, type RunningVmm } from './project.js';
+import { scaled } from './timing.js';
 
 export const REMOTE_BIN = join(ROOT, 'bin', 'nodevmm-remote.js');
 
@@ -50,7 +51,7 @@ export function checked(method: string, endpoint: string, response: ApiResponse)
 export async function startApiVmm(args: string[] = [], options: { socket?: string } = {}): Promise<ApiVmm> {
   const socket = options.socket ?? socketPath();
   const vmm = startVmm(['--api-socket', `path=${socket}`, ...args]);
-  const api = new ApiClient(socket, { timeoutMs: 20_000 });
+  const api = new ApiClient(socket, { timeoutMs: scaled(20_000) });
   await waitUntilServing(api, vmm);
   return {
     ...vmm,
@@ -66,7 +67,7 @@ export async function startApiVmm(args: string[] = [], options: { socket?: strin
 }
 
 export async function waitUntilServing(api: ApiClient, vmm: RunningVmm, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     if (vmm.child.exitCode !== null) throw new Error(`nodevmm exited (${vmm.child.exitCode}) before serving:\n${vmm.stderr()}`);
     if (existsSync(api.socketPath)) {

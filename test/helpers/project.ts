@@ -1,8 +1,9 @@
 // Paths and process helpers shared by the tests.
-import { existsSync, accessSync, constants, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { scaled } from './timing.js';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -21,25 +22,6 @@ export function guestPath(name: string): string {
   const path = join(ROOT, 'dist', 'guests', `${name}.elf`);
   if (!existsSync(path)) throw new Error(`test guest ${path} missing: run npm run build:guests`);
   return path;
-}
-
-/** True when this machine lets us open /dev/kvm; the KVM tests need it. */
-export function kvmAvailable(): boolean {
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-let warned = false;
-/** Skipping is allowed only without /dev/kvm, and then it must be loud. */
-export function warnNoKvm(): void {
-  if (warned) return;
-  warned = true;
-  const bar = '!'.repeat(78);
-  process.stderr.write(`\n${bar}\n!! /dev/kvm is absent or not accessible: the tests that run real guests are SKIPPED.\n${bar}\n\n`);
 }
 
 export interface RunningVmm {
@@ -86,7 +68,7 @@ export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv; std
         const timer = setTimeout(() => {
           cleanup();
           reject(new Error(`timed out waiting for ${times}× ${pattern} in stdout:\n${out}\nstderr:\n${err}`));
-        }, timeoutMs);
+        }, scaled(timeoutMs));
         void exited.then(() => {
           setImmediate(() => {
             if (count() < times) {
@@ -109,7 +91,7 @@ export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv; std
 /** Runs nodevmm to completion (with a deadline) and returns what it printed. */
 export async function runVmm(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const vmm = startVmm(args);
-  const timer = setTimeout(() => vmm.child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => vmm.child.kill('SIGKILL'), scaled(timeoutMs));
   const { code, ms } = await vmm.exited;
   clearTimeout(timer);
   return { code, stdout: vmm.stdout(), stderr: vmm.stderr(), ms };
@@ -128,8 +110,9 @@ export function eventNames(path: string): string[] {
   return readEvents(path).map((e) => `${e.source}/${e.event}`);
 }
 
+/** Polls `condition` until it holds; `timeoutMs` is scaled for the box (test/helpers/timing.ts). */
 export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

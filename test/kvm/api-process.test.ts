@@ -8,6 +8,7 @@ import { guestPath, eventNames, readEvents, NODEVMM_BIN, runVmm, startVmm } from
 import { kvmSerialTest, kvmTest } from '../helpers/kvm-test.js';
 import { guestConfig, socketPath, startApiVmm, tmpFile, waitUntilServing, type ApiVmm } from '../helpers/api-vmm.js';
 import { ApiClient } from '../../src/api/remote-client.js';
+import { scaled } from '../helpers/timing.js';
 
 function assertOwnerOnly(t: { is(a: unknown, b: unknown, m?: string): void }, path: string): void {
   t.is(statSync(path).mode & 0o777, 0o600, `${path} is owner-only`);
@@ -110,7 +111,7 @@ kvmTest('--api-socket fd=N: the VMM serves a socket its parent bound, and leaves
   renameSync(bound, published);
   await new Promise<void>((resolve) => parent.close(() => resolve()));
   const api = new ApiClient(published);
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + scaled(10_000);
   let pid: number | undefined;
   while (pid === undefined && Date.now() < deadline) {
     pid = await api.ping().then((p) => p.pid, () => undefined);

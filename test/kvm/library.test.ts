@@ -2,7 +2,7 @@
 import test from 'ava';
 import { firstValueFrom, filter, skip, take, toArray } from 'rxjs';
 import { Vmm, VmmError, eventName, type VmState } from '../../src/index.js';
-import { guestPath } from '../helpers/project.js';
+import { guestPath, waitFor } from '../helpers/project.js';
 import { kvmTest, kvmSerialTest } from '../helpers/kvm-test.js';
 
 const config = (guest: string, extra: Record<string, unknown> = {}) => ({
@@ -19,13 +19,7 @@ function serialText(vmm: Vmm): () => string {
   return () => text;
 }
 
-async function until(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (condition: () => boolean): Promise<void> => waitFor(condition, 10_000, 'the guest');
 
 kvmTest('guest poweroff: exited resolves 0 and the events and states come in order', async (t) => {
   const vmm = new Vmm();

@@ -13,6 +13,7 @@ import { Vmm, VmmError } from '../../src/index.js';
 import { ApiClient } from '../../src/api/remote-client.js';
 import { NODEVMM_BIN, guestPath, startVmm, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
+import { scaled } from '../helpers/timing.js';
 
 const READY = 'echo ready (q quits)';
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-serial-'));
@@ -142,7 +143,7 @@ async function serialClient(path: string): Promise<{ socket: Socket; text(): str
  * before the guest set up its UART are lost when it resets the FIFO, as on hardware.
  */
 async function untilEchoing(client: { socket: Socket; text(): string }): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaled(20_000);
   while (!client.text().includes('!')) {
     if (Date.now() > deadline) throw new Error(`the guest never echoed; got: ${client.text()}`);
     client.socket.write('!');

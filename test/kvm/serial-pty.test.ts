@@ -7,6 +7,7 @@ import { filter, firstValueFrom, skip, take } from 'rxjs';
 import { Vmm } from '../../src/index.js';
 import { guestPath, startVmm, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
+import { scaled } from '../helpers/timing.js';
 
 const READY = 'echo ready (q quits)';
 
@@ -22,7 +23,7 @@ function attach(path: string): { type(text: string): void; text(): string; close
 
 /** Types `!` until the guest echoes it: keys sent before the guest set up its UART are lost. */
 async function untilEchoing(client: ReturnType<typeof attach>): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaled(20_000);
   while (!client.text().includes('!')) {
     if (Date.now() > deadline) throw new Error(`the guest never echoed; got: ${client.text()}`);
     client.type('!');

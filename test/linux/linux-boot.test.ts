@@ -2,65 +2,14 @@
 // (e820, ACPI tables, CPUs from the MADT), /init's marker, and Linux's own poweroff and reboot taking
 // the guest-exit and reset paths of LIFECYCLE.md §1. Slow here (guest kernel code is emulated on
 // kvm_pvm), so this file runs with `npm run test:linux`, not `npm test`.
-import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { eventNames, readEvents, startVmm, waitFor, type RunningVmm } from '../helpers/project.js';
-import { kvmAvailable, warnNoKvm, ROOT } from '../helpers/project.js';
+import { eventNames, readEvents, waitFor } from '../helpers/project.js';
+import { kvmSerialTest } from '../helpers/kvm-test.js';
+import { bootLinux, LINUX_CPUS as CPUS, LINUX_MEMORY as MEMORY } from '../helpers/linux-guest.js';
 import { ramRegions } from '../../src/boot/memory-layout.js';
 import { e820FromRegions, E820Type } from '../../src/boot/e820.js';
 
-const MEMORY = 256 << 20;
-const CPUS = 2;
 const BOOT_MINUTES = 15;
-
-function guestArtifacts(): { bzImage: string; initramfs: string } | null {
-  const env = join(ROOT, '.cache', 'linux', 'current.env');
-  if (!existsSync(env)) return null;
-  const vars = Object.fromEntries(
-    readFileSync(env, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('='))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-  return existsSync(vars.KERNEL_BZIMAGE) && existsSync(vars.INITRAMFS) ? { bzImage: vars.KERNEL_BZIMAGE, initramfs: vars.INITRAMFS } : null;
-}
-
-const artifacts = guestArtifacts();
-if (!kvmAvailable()) warnNoKvm();
-if (!artifacts) {
-  process.stderr.write('\n!! The Linux guest is not fetched: run `sh scripts/linux/fetch-guest.sh` (npm run test:linux does).\n\n');
-}
-const linuxTest = kvmAvailable() && artifacts ? test.serial : test.serial.skip;
-const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-linux-'));
-
-/**
- * Starts the VMM on the Debian kernel; `t.teardown` kills it, so a failed assertion (AVA stops the test
- * there) never leaves a VM rebooting forever behind.
- */
-function boot(
-  t: ExecutionContext,
-  action: string,
-  extra: string[] = [],
-  cmdlineExtra = '',
-  stdin: 'pipe' | 'ignore' = 'ignore',
-): { vmm: RunningVmm; events: string } {
-  const events = join(tmp, `events-${action}-${Date.now()}.json`);
-  const vmm = startVmm([
-    '--kernel', artifacts!.bzImage,
-    '--initramfs', artifacts!.initramfs,
-    '--cmdline', `console=ttyS0 action=${action}${cmdlineExtra ? ' ' + cmdlineExtra : ''}`,
-    '--memory', `size=${MEMORY}`,
-    '--cpus', `boot=${CPUS}`,
-    '--event-monitor', `path=${events}`,
-    ...extra,
-  ], { stdin });
-  t.teardown(() => {
-    if (vmm.child.exitCode === null && vmm.child.signalCode === null) vmm.child.kill('SIGKILL');
-  });
-  return { vmm, events };
-}
+const linuxTest = kvmSerialTest;
 
 const minutes = (n: number): number => n * 60_000;
 
@@ -74,7 +23,7 @@ function expectedE820Lines(): string[] {
 
 linuxTest('Linux boots to /init on the platform nodevmm describes, then `poweroff` exits through S5 with 0', async (t) => {
   t.timeout(minutes(BOOT_MINUTES + 1));
-  const { vmm, events } = boot(t, 'poweroff');
+  const { vmm, events } = bootLinux(t, { action: 'poweroff' });
   let timer: NodeJS.Timeout | undefined;
   const exit = await Promise.race([vmm.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), minutes(BOOT_MINUTES))))]);
   clearTimeout(timer); // a pending 15-minute timer would keep this file's worker (and the run) alive
@@ -102,7 +51,7 @@ linuxTest('Linux boots to /init on the platform nodevmm describes, then `powerof
 
 linuxTest("keys on the VMM's stdin reach Linux user space through the 16550 and the tty layer; `poweroff` typed there powers off", async (t) => {
   t.timeout(minutes(BOOT_MINUTES + 1));
-  const { vmm } = boot(t, 'echo', [], '', 'pipe');
+  const { vmm } = bootLinux(t, { action: 'echo', stdin: 'pipe' });
   await vmm.waitForOutput('NODEVMM-INIT: echo', 1, minutes(BOOT_MINUTES));
   vmm.child.stdin!.write('hello from the host\n');
   await vmm.waitForOutput('NODEVMM-ECHO: hello from the host', 1, minutes(2));
@@ -114,7 +63,7 @@ linuxTest("keys on the VMM's stdin reach Linux user space through the 16550 and 
 
 linuxTest('with --no-shutdown, Linux `poweroff` stops only the VM: vm/shutdown, and the VMM stays', async (t) => {
   t.timeout(minutes(BOOT_MINUTES + 1));
-  const { vmm, events } = boot(t, 'poweroff', ['--no-shutdown']);
+  const { vmm, events } = bootLinux(t, { action: 'poweroff', vmmArgs: ['--no-shutdown'] });
   await waitFor(() => eventNames(events).includes('vm/shutdown'), minutes(BOOT_MINUTES), 'vm/shutdown');
   t.regex(vmm.stdout(), /NODEVMM-INIT: poweroff/);
   await new Promise((r) => setTimeout(r, 1000));
@@ -133,7 +82,7 @@ linuxTest('with --no-shutdown, Linux `poweroff` stops only the VM: vm/shutdown, 
 // with reboot=acpi (next test).
 linuxTest('Linux `reboot` takes the reset path: vm/rebooting, and the kernel boots again', async (t) => {
   t.timeout(minutes(BOOT_MINUTES + 2));
-  const { vmm, events } = boot(t, 'reboot');
+  const { vmm, events } = bootLinux(t, { action: 'reboot' });
   await vmm.waitForOutput('NODEVMM-INIT: reboot', 1, minutes(BOOT_MINUTES));
   await vmm.waitForOutput(/Linux version 6\.1/, 2, minutes(2));
   await waitFor(() => eventNames(events).includes('vm/rebooted'), 10_000, 'vm/rebooted');
@@ -148,7 +97,7 @@ linuxTest('Linux `reboot` takes the reset path: vm/rebooting, and the kernel boo
 
 linuxTest('with reboot=acpi, Linux `reboot` writes the FADT reset value to the reset register: acpi-reset', async (t) => {
   t.timeout(minutes(BOOT_MINUTES + 1));
-  const { vmm, events } = boot(t, 'reboot', [], 'reboot=acpi');
+  const { vmm, events } = bootLinux(t, { action: 'reboot', cmdline: 'reboot=acpi' });
   await vmm.waitForOutput('NODEVMM-INIT: reboot', 1, minutes(BOOT_MINUTES));
   await waitFor(() => eventNames(events).includes('vm/rebooted'), 60_000, 'vm/rebooted');
   const rebooting = readEvents(events).find((e) => e.event === 'rebooting');

@@ -1,6 +1,7 @@
 // The vCPU run loop against synthetic exits: no KVM, a fake vCPU that replays exit records.
 import test from 'ava';
-import { ExitRecordView, RecordLayout, runVcpu, Control, type LoopContext, type LoopVcpu, type PendingStop } from '../../../src/actors/vcpu-loop.js';
+import { ExitRecordView, RecordLayout } from '../../../src/kvm/exit-record.js';
+import { runVcpu, Control, type LoopContext, type LoopVcpu, type PendingStop } from '../../../src/actors/vcpu-loop.js';
 import { KvmExit } from '../../../src/kvm/constants.js';
 import { ByteRing } from '../../../src/actors/byte-ring.js';
 

@@ -57,7 +57,9 @@ test('a FIFO nobody reads yet: writes return at once, and the reader that comes 
   const ticker = setInterval(() => ticks++, 5);
   await sleep(150);
   clearInterval(ticker);
-  t.true(ticks >= 10, `the event loop keeps running while the FIFO has no reader (${ticks} ticks)`);
+  // A writer blocked in open(2) on a FIFO without reader would stop the loop for good (0 ticks); a
+  // loaded machine only slows the ticks, so a few are proof enough.
+  t.true(ticks >= 3, `the event loop keeps running while the FIFO has no reader (${ticks} ticks)`);
   t.is(monitor.pendingCount, 5);
 
   const reader = openReader(path);

@@ -20,13 +20,14 @@ function findKernel(): string | undefined {
   return kernels.length === 0 ? undefined : join(cacheDir, kernels[kernels.length - 1]);
 }
 
-test('a Debian kernel from .cache parses and loads as a bzImage', (t) => {
-  const path = findKernel();
-  if (path === undefined) {
-    t.log(`skipped: no vmlinuz-* under ${cacheDir} (the project's kernel download script puts Debian's there)`);
-    t.pass();
-    return;
-  }
+const kernelPath = findKernel();
+// Unit tests need no network, so without a downloaded kernel this is a declared skip, named as one
+// (.ci/run downloads the kernel first, so CI always runs it).
+const kernelTest = kernelPath === undefined ? test.skip : test;
+const unfetched = kernelPath === undefined ? ' (SKIPPED: no vmlinuz-* under .cache; npm run guest:linux fetches one)' : '';
+
+kernelTest(`a Debian kernel from .cache parses and loads as a bzImage${unfetched}`, (t) => {
+  const path = kernelPath!;
   const image = new Uint8Array(readFileSync(path));
   t.is(detectPayload(image), 'bzimage');
   const header = parseSetupHeader(image);

@@ -1,0 +1,71 @@
+// `npm test` and `npm run test:linux`: the unit tests on this machine, and the tests that run real
+// guests where real KVM is: natively when /dev/kvm opens here, else inside the nested-KVM box
+// (scripts/box/). Skipping the guest tests takes NODEVMM_SKIP_KVM_TESTS=1, and is announced.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runInBox, BoxStatus } from '../box/box.js';
+import { kvmProblem } from '../../src/kvm/availability.js';
+import { repoRoot } from '../box/repo.js';
+import { suiteFor, SKIP_VARIABLE, type Suite } from './suites.js';
+
+const root = repoRoot();
+const ava = join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
+
+function runAva(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ava, ...args], { cwd: root, stdio: 'inherit', env });
+    child.on('error', () => resolve(1));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+function banner(lines: string[]): void {
+  const bar = '!'.repeat(78);
+  process.stderr.write(`\n${bar}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${bar}\n\n`);
+}
+
+async function runGuestTests(suite: Suite): Promise<number> {
+  const problem = kvmProblem();
+  if (process.env[SKIP_VARIABLE] === '1') {
+    banner([`${SKIP_VARIABLE}=1: the tests that run real guests are NOT run:`, ...suite.guestFiles.map((f) => `  ${f}`)]);
+    // ava lists each of them as skipped (test/helpers/kvm-test.ts), so the count is on record.
+    return runAva([...suite.avaArgs, ...suite.guestFiles]);
+  }
+  if (problem === null) {
+    process.stderr.write(`${suite.name}: /dev/kvm is usable: the guest tests run natively\n`);
+    return runAva([...suite.avaArgs, ...suite.guestFiles]);
+  }
+  process.stderr.write(`${suite.name}: ${problem}\n${suite.name}: so the guest tests run inside the nested-KVM box (scripts/box/README.md)\n`);
+  const result = await runInBox({
+    command: [process.execPath, ava, ...suite.avaArgs, ...suite.boxAvaArgs, ...suite.guestFiles],
+    cwd: root,
+    timeoutSeconds: suite.boxTimeoutSeconds,
+  });
+  if (result.status === BoxStatus.TIMED_OUT || result.status === BoxStatus.BOX_FAILED) {
+    process.stderr.write(`${suite.name}: FAILED: the box did not finish the guest tests: ${result.failure}\n`);
+  }
+  return result.status;
+}
+
+async function main(): Promise<number> {
+  const suite = suiteFor(process.argv[2] ?? 'default');
+  if (!existsSync(ava)) throw new Error(`${ava} is missing: run npm install`);
+  const started = Date.now();
+  let unitStatus = 0;
+  if (suite.unitFiles.length > 0) {
+    unitStatus = await runAva([...suite.avaArgs, ...suite.unitFiles]);
+    process.stderr.write(`${suite.name}: unit tests ${unitStatus === 0 ? 'passed' : `FAILED (status ${unitStatus})`} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  }
+  const guestStarted = Date.now();
+  const guestStatus = await runGuestTests(suite);
+  process.stderr.write(`${suite.name}: guest tests ${guestStatus === 0 ? 'passed' : `FAILED (status ${guestStatus})`} in ${((Date.now() - guestStarted) / 1000).toFixed(0)} s\n`);
+  return unitStatus !== 0 ? unitStatus : guestStatus;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`test: ${(error as Error).message}\n`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,43 @@
+// What `npm test` (default) and `npm run test:linux` (linux) run, and how in the box.
+import { BOX_SCALE } from '../../test/helpers/timing.js';
+
+export { SKIP_VARIABLE } from '../../test/helpers/opt-out.js';
+
+export interface Suite {
+  name: string;
+  /** arguments for every ava run of the suite */
+  avaArgs: string[];
+  /** the tests that need no KVM: run on this machine */
+  unitFiles: string[];
+  /** the tests that run guests: natively with /dev/kvm, else in the box */
+  guestFiles: string[];
+  /** more ava arguments in the box: per-test timeouts scaled as test/helpers/timing.ts scales waits */
+  boxAvaArgs: string[];
+  boxTimeoutSeconds: number;
+}
+
+const SUITES: Record<string, Suite> = {
+  default: {
+    name: 'test',
+    avaArgs: [],
+    unitFiles: ['dist/test/unit/**/*.test.js'],
+    guestFiles: ['dist/test/kvm/**/*.test.js'],
+    // package.json's ava timeout is 2m
+    boxAvaArgs: [`--timeout=${2 * BOX_SCALE}m`],
+    boxTimeoutSeconds: 40 * 60,
+  },
+  linux: {
+    name: 'test:linux',
+    avaArgs: ['--config', 'ava.linux.config.js'],
+    unitFiles: [],
+    guestFiles: ['dist/test/linux/**/*.test.js'],
+    boxAvaArgs: [],
+    boxTimeoutSeconds: 30 * 60,
+  },
+};
+
+export function suiteFor(name: string): Suite {
+  const suite = SUITES[name];
+  if (!suite) throw new Error(`unknown test suite '${name}' (known: ${Object.keys(SUITES).join(', ')})`);
+  return suite;
+}
