@@ -1,12 +1,12 @@
 // nodevmm as a library: `import { Vmm } from 'nodevmm'`.
 export { Vmm, VERSION } from './api/vmm.js';
 export type { VmmOptions, VmmExit, VmState, VmInfo, VmCounters, ExitReason } from './api/vmm.js';
-export { parseVmConfig } from './api/config.js';
-export type { VmConfig, ConsoleConfig, ConsoleMode } from './api/config.js';
-export { VmmError, errorChain } from './api/errors.js';
-export type { VmmErrorKind } from './api/errors.js';
-export { eventName, formatEvent } from './api/events.js';
-export type { VmmEvent, EventSource } from './api/events.js';
+export { parseVmConfig } from './vmm/config.js';
+export type { VmConfig, ConsoleConfig, ConsoleMode } from './vmm/config.js';
+export { VmmError, errorChain } from './errors.js';
+export type { VmmErrorKind } from './errors.js';
+export { eventName, formatEvent } from './vmm/events.js';
+export type { VmmEvent, EventSource } from './vmm/events.js';
 export type { EventMonitorTarget } from './api/event-monitor.js';
 export type { GuestExitEvent, ResetEvent, FatalEvent } from './actors/supervisor.js';
 export type { LifecycleEvent, FatalDetail, GuestExitReason, ResetReason } from './actors/lifecycle.js';

@@ -9,8 +9,7 @@ import { native } from '../../src/kvm/native.js';
 import { KvmExitName } from '../../src/kvm/constants.js';
 import { Machine } from '../../src/vm/machine.js';
 import { detectPlatformQuirks } from '../../src/vm/quirks.js';
-import { ByteRing } from '../../src/actors/byte-ring.js';
-import type { VcpuPool } from '../../src/actors/vcpu-pool.js';
+import { ByteRing } from '../../src/host/byte-ring.js';
 import { guest } from '../lib/paths.js';
 import { perExit, summarize, type Summary } from '../lib/stats.js';
 import { runSystem, type ExitKind } from '../lib/systems.js';
@@ -62,11 +61,9 @@ const MEMORY_BYTES = 64 * 1024 * 1024;
 
 async function runOnce(kind: ExitKind, n: number, mode: ProfileMode): Promise<ProfileResult> {
   const kvm = new (native().Kvm)();
-  const pool = { control: new SharedArrayBuffer(4) } as unknown as VcpuPool;
   const machine = await Machine.build(
     { vcpus: 1, memoryBytes: MEMORY_BYTES, payload: { kernel: guest(kind), cmdline: String(n) }, serial: true, profileExits: 0 },
-    { kvm, generation: 1, quirks: detectPlatformQuirks(), host: { serialOut: ByteRing.create().buffer, debugOut: ByteRing.create(1 << 12).buffer } },
-    pool,
+    { kvm, generation: 1, quirks: detectPlatformQuirks(), host: { serialOut: ByteRing.create().buffer, debugOut: ByteRing.create(1 << 12).buffer }, vcpuControl: new SharedArrayBuffer(4) },
   );
   try {
     const worker = new Worker(new URL('./profile-worker.js', import.meta.url), { workerData: { spec: machine.specs[0], mode } });

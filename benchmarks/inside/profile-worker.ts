@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { KvmExit } from '../../src/kvm/constants.js';
 import { runVcpu } from '../../src/actors/vcpu-loop.js';
-import type { VcpuSpec } from '../../src/actors/vcpu-spec.js';
+import type { VcpuSpec } from '../../src/vm/vcpu-spec.js';
 import { attachVcpu, detachVcpu } from '../../src/actors/vcpu-attach.js';
 import { TimedVcpu, clockReadNs, type ReasonTimes } from '../../src/actors/exit-timing.js';
 import { runExperimentLoop, type ExperimentMode } from '../experiments/call-cost/loops.js';

@@ -6,26 +6,10 @@
 // and books both to that exit's reason. One exit in `sampleEvery` is timed, so the clock's own cost
 // stays small (docs/BENCHMARKS.md, "Measuring inside nodevmm"); off, none of this is on the path.
 import type { LoopVcpu } from './vcpu-loop.js';
+import { EXIT_TIMING_WORDS, TimingField, exitSlot, exitTimesByReason, type ReasonTimes } from '../vm/exit-timing-layout.js';
 
-export const REASON_SLOTS = 64;
-const FIELDS = 4; // exits, timed exits, kvm ms, vmm ms
-const [EXITS, TIMED, KVM, VMM] = [0, 1, 2, 3];
-
-export interface ReasonTimes {
-  count: number;
-  /** how many of them were timed */
-  timed: number;
-  /** totals over the timed exits, ns */
-  kvmNs: number;
-  vmmNs: number;
-}
-
-export const EXIT_TIMING_WORDS = REASON_SLOTS * FIELDS;
-
-/** One vCPU's totals in a build's exit-timing buffer (EXIT_TIMING_WORDS doubles per vCPU). */
-export function vcpuExitTiming(totals: SharedArrayBuffer, vcpuId: number): Float64Array {
-  return new Float64Array(totals, vcpuId * EXIT_TIMING_WORDS * 8, EXIT_TIMING_WORDS);
-}
+export type { ReasonTimes };
+const { EXITS, TIMED, KVM, VMM } = TimingField;
 
 export class TimedVcpu implements LoopVcpu {
   private countdown = 1;
@@ -59,7 +43,7 @@ export class TimedVcpu implements LoopVcpu {
         this.countdown = this.sampleEvery;
         const reason = this.inner.run();
         const returned = performance.now();
-        const at = slot(reason);
+        const at = exitSlot(reason);
         this.totals[at + EXITS]++;
         this.totals[at + TIMED]++;
         this.totals[at + KVM] += returned - entered;
@@ -69,7 +53,7 @@ export class TimedVcpu implements LoopVcpu {
       }
     }
     const reason = this.inner.run();
-    this.totals[slot(reason) + EXITS]++;
+    this.totals[exitSlot(reason) + EXITS]++;
     return reason;
   }
 
@@ -77,25 +61,6 @@ export class TimedVcpu implements LoopVcpu {
     return exitTimesByReason(this.totals);
   }
 }
-
-/** Totals by reason, in ns (the clock reads ms as doubles; converted here, not per exit). */
-export function exitTimesByReason(totals: Float64Array<ArrayBufferLike>): Record<number, ReasonTimes> {
-  const out: Record<number, ReasonTimes> = {};
-  for (let reason = 0; reason < REASON_SLOTS; reason++) {
-    const at = reason * FIELDS;
-    if (totals[at + EXITS] > 0) {
-      out[reason] = {
-        count: totals[at + EXITS],
-        timed: totals[at + TIMED],
-        kvmNs: totals[at + KVM] * 1e6,
-        vmmNs: totals[at + VMM] * 1e6,
-      };
-    }
-  }
-  return out;
-}
-
-const slot = (reason: number): number => (reason < REASON_SLOTS ? reason : REASON_SLOTS - 1) * FIELDS;
 
 /** What one clock read costs here, ns (the timed loop pays two per timed exit). */
 export function clockReadNs(reads = 1_000_000): number {

@@ -1,6 +1,7 @@
 // The lifecycle policy (LIFECYCLE.md §1): a pure function from (event, options) to what the VMM does,
-// and the operators that feed it — duplicate events of a VM build already decided are absorbed, and
-// guest exits and resets raised while a snapshot or migration runs are held until it ends.
+// and the operators that feed it: duplicate events of a VM build already decided are absorbed, and
+// guest exits and resets raised while the VMM is busy (the `busy$` a snapshot or migration will drive;
+// nothing drives it yet) are held until it ends.
 import { Observable, type OperatorFunction, filter, map, merge, scan, mergeMap, from } from '../rx.js';
 import type { LifecycleEvent } from './lifecycle.js';
 
@@ -33,19 +34,20 @@ export function decide(event: LifecycleEvent, options: PolicyOptions): Lifecycle
 /**
  * Lets through the first guest exit or reset of each VM build (generation) and absorbs the rest:
  * Linux writes the i8042 reset right after the ACPI one, and every vCPU may raise the same exit.
- * Fatal events always pass: nothing may hide a broken VMM.
+ * Generations only grow, and an event from a build older than one already decided is stale, so the
+ * newest decided generation is all there is to remember (constant memory in a reboot loop). Fatal
+ * events always pass: nothing may hide a broken VMM.
  */
 export function absorbDecided(): OperatorFunction<LifecycleEvent, LifecycleEvent> {
   return (events) =>
     events.pipe(
       scan(
         (acc, event) => {
-          if (event.kind === 'fatal') return { decided: acc.decided, pass: event };
-          if (acc.decided.has(event.generation)) return { decided: acc.decided, pass: null };
-          const decided = new Set(acc.decided).add(event.generation);
-          return { decided, pass: event };
+          if (event.kind === 'fatal') return { newestDecided: acc.newestDecided, pass: event };
+          if (event.generation <= acc.newestDecided) return { newestDecided: acc.newestDecided, pass: null };
+          return { newestDecided: event.generation, pass: event };
         },
-        { decided: new Set<number>(), pass: null as LifecycleEvent | null },
+        { newestDecided: -Infinity, pass: null as LifecycleEvent | null },
       ),
       map((acc) => acc.pass),
       filter((event): event is LifecycleEvent => event !== null),

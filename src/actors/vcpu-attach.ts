@@ -8,8 +8,9 @@ import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
 import { ExitRecordView } from '../kvm/exit-record.js';
 import { type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
-import { vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
-import { TimedVcpu, vcpuExitTiming } from './exit-timing.js';
+import { vcpuCounters, type VcpuSpec } from '../vm/vcpu-spec.js';
+import { TimedVcpu } from './exit-timing.js';
+import { vcpuExitTiming } from '../vm/exit-timing-layout.js';
 
 export interface AttachedLoop {
   vcpu: NativeVcpu;

@@ -2,8 +2,10 @@
 // re-enter. It returns only when the vCPU must stop entering the guest: the VMM kicked it (stop or
 // pause), a device raised a lifecycle request, or something fatal happened. No allocation per exit.
 import { KvmExit, KvmExitName, KvmInternalError } from '../kvm/constants.js';
-import { ExitRecordView, RecordLayout } from '../kvm/exit-record.js';
+import { ExitRecordView } from '../kvm/exit-record.js';
+import { emulationBytes, type ExitCompleter } from '../kvm/internal-error.js';
 import type { VcpuStop, FatalDetail } from './lifecycle.js';
+import { hex } from '../util/units.js';
 
 export interface LoopVcpu {
   run(): number;
@@ -27,9 +29,6 @@ export const Control = { RUN: 0, PAUSE: 1, STOP: 2 } as const;
 export interface PendingStop {
   stop: VcpuStop | null;
 }
-
-/** Completes exits the platform cannot do itself (see the platform quirks); true = handled. */
-export type ExitCompleter = (reason: number, record: ExitRecordView) => boolean;
 
 export interface LoopContext {
   pio: PortBus;
@@ -108,8 +107,6 @@ function handleMmio(bus: AddressBus, record: ExitRecordView): void {
   }
 }
 
-const hex = (v: bigint | number): string => '0x' + v.toString(16);
-
 function describeFatal(reason: number, record: ExitRecordView, ctx: LoopContext): FatalDetail {
   const exitReason = KvmExitName[reason] ?? `unknown exit ${reason}`;
   const detail: FatalDetail = { message: '', vcpu: ctx.vcpuId, exitReason };
@@ -141,16 +138,4 @@ function describeFatal(reason: number, record: ExitRecordView, ctx: LoopContext)
   const bytes = detail.instructionBytes ? `, instruction bytes ${detail.instructionBytes}` : '';
   detail.message = `vCPU ${ctx.vcpuId}: ${what}${where}${bytes}`;
   return detail;
-}
-
-/** For an emulation failure with instruction bytes: data[0] = flags, then insn_size and 15 bytes. */
-export function emulationBytes(record: ExitRecordView): string | undefined {
-  if (Number(record.aux) !== KvmInternalError.EMULATION || record.ndata < 3) return undefined;
-  const flags = record.extra(0);
-  if ((flags & 1n) === 0n) return undefined; // KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES
-  const base = RecordLayout.extra + 8;
-  const length = Math.min(record.view.getUint8(base), 15);
-  const bytes: string[] = [];
-  for (let i = 0; i < length; i++) bytes.push(record.view.getUint8(base + 1 + i).toString(16).padStart(2, '0'));
-  return bytes.join(' ');
 }

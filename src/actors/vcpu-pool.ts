@@ -7,7 +7,7 @@ import * as Comlink from 'comlink';
 import { native } from '../kvm/native.js';
 import { Control } from './vcpu-loop.js';
 import type { VcpuStop } from './lifecycle.js';
-import type { VcpuSpec } from './vcpu-spec.js';
+import type { VcpuSpec } from '../vm/vcpu-spec.js';
 import type { VcpuWorkerApi } from './vcpu-worker.js';
 
 const WORKER_URL = new URL('./vcpu-worker.js', import.meta.url);

@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { runVcpu } from './vcpu-loop.js';
 import type { VcpuStop } from './lifecycle.js';
-import type { AttachedVcpu, VcpuSpec } from './vcpu-spec.js';
+import type { AttachedVcpu, VcpuSpec } from '../vm/vcpu-spec.js';
 import { attachVcpu, detachVcpu, type AttachedLoop } from './vcpu-attach.js';
 
 let current: AttachedLoop | null = null;

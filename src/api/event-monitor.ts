@@ -9,7 +9,7 @@
 import { open } from 'node:fs/promises';
 import { constants, openSync, closeSync, statSync, write as writeFd } from 'node:fs';
 import { promisify } from 'node:util';
-import { formatEvent, type VmmEvent } from './events.js';
+import { formatEvent, type VmmEvent } from '../vmm/events.js';
 
 export type EventMonitorTarget = { path: string } | { fd: number };
 

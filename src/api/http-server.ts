@@ -7,9 +7,9 @@ import type { Vmm } from './vmm.js';
 import { route } from './rest-endpoints.js';
 import { RestError, errorReply } from './rest-status.js';
 import { DEFAULT_BODY_LIMIT, checkDeclaredLength, readBody } from './http-body.js';
-import { listenOnSocket, type ApiSocketTarget, type BoundSocket } from './http-socket.js';
+import { listenOnSocket, type ApiSocketTarget, type BoundSocket } from '../host/listen-socket.js';
 
-export type { ApiSocketTarget } from './http-socket.js';
+export type { ApiSocketTarget } from '../host/listen-socket.js';
 
 export interface ApiServerOptions {
   /** the largest request body accepted (bytes); default 1 MiB */

@@ -3,7 +3,7 @@
 // connection to a VMM that has since gone away.
 import { request as httpRequest } from 'node:http';
 import { API_BASE, type RestVmCounters, type VmmPingResponse } from './rest-endpoints.js';
-import type { VmInfo } from './vmm.js';
+import type { RestVmInfo as VmInfo } from './rest-endpoints.js';
 
 export interface ApiResponse {
   status: number;

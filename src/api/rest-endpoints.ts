@@ -1,6 +1,7 @@
 // The REST endpoints nodevmm serves under /api/v1: Cloud Hypervisor's names, methods and bodies, each a
 // thin call into the embedding API (Vmm), which owns the state machine of LIFECYCLE.md §2.
-import { VERSION, type Vmm, type VmCounters } from './vmm.js';
+import { VERSION } from '../version.js';
+import type { Vmm, VmCounters, VmInfo } from './vmm.js';
 import { RestError } from './rest-status.js';
 
 export const API_BASE = '/api/v1/';
@@ -42,13 +43,33 @@ export function pingResponse(): VmmPingResponse {
   };
 }
 
-/** The embedding API's counters in CH's VmCounters shape: one group per vCPU ("vcpu0"…), then the rest. */
+/** CH's VmInfo: the TypeScript API's VmInfo in snake_case. */
+export interface RestVmInfo {
+  config: VmInfo['config'];
+  state: VmInfo['state'];
+  memory_actual_size: number;
+}
+
+export function restInfo(info: VmInfo): RestVmInfo {
+  return { config: info.config, state: info.state, memory_actual_size: info.memoryActualSize };
+}
+
+/** The embedding API's counters in CH's VmCounters shape: one group per vCPU ("vcpu0"…), then the rest, in snake_case. */
 export function restCounters(counters: VmCounters): RestVmCounters {
   const groups: RestVmCounters = {};
   counters.vcpus.forEach((byReason, id) => (groups[`vcpu${id}`] = { ...byReason }));
-  for (const [name, group] of Object.entries(counters)) {
-    if (name !== 'vcpus') groups[name] = { ...(group as Record<string, number>) };
-  }
+  const { lifecycle: l, serial, eventMonitor } = counters;
+  groups.lifecycle = { boots: l.boots, reboots: l.reboots, guest_shutdowns: l.guestShutdowns, api_shutdowns: l.apiShutdowns, pauses: l.pauses, resumes: l.resumes };
+  groups.serial = { dropped_bytes: serial.droppedBytes };
+  groups.event_monitor = { lost_events: eventMonitor.lostEvents, pending_events: eventMonitor.pendingEvents };
+  // Per vCPU and reason, the mean ns of a timed exit: "vcpu0.io.kvm_ns" and so on, integers all.
+  counters.exitTiming?.forEach((byReason, id) => {
+    const group: Record<string, number> = {};
+    for (const [reason, t] of Object.entries(byReason)) {
+      Object.assign(group, { [`${reason}.exits`]: t.exits, [`${reason}.timed`]: t.timed, [`${reason}.kvm_ns`]: t.kvmNs, [`${reason}.vmm_ns`]: t.vmmNs });
+    }
+    groups[`exit_timing.vcpu${id}`] = group;
+  });
   return groups;
 }
 
@@ -68,7 +89,7 @@ export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   'vm.resume': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.resume()) },
   'vm.delete': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.deleteVm()) },
   'vm.power-button': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.powerButton()) },
-  'vm.info': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: vmm.info() }) },
+  'vm.info': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restInfo(vmm.info()) }) },
   'vm.counters': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restCounters(vmm.counters()) }) },
 };
 

@@ -1,6 +1,6 @@
 // HTTP statuses of the REST API (LIFECYCLE.md §4) and the error body every failure carries: a JSON array
 // of strings, the error chain top first, as Cloud Hypervisor answers.
-import { VmmError, errorChain, type VmmErrorKind } from './errors.js';
+import { VmmError, errorChain, type VmmErrorKind } from '../errors.js';
 
 /** What each class of VMM failure means to an HTTP client. */
 export const STATUS_OF_KIND: Record<VmmErrorKind, number> = {

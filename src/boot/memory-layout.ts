@@ -13,9 +13,10 @@
 //   0x0010_0000  ───────────────────────────────────────────────────────┘ kernel (PVH p_paddr, usually 1 MiB)
 // RAM runs from 0 to min(size, 3 GiB); anything above that continues at 4 GiB.
 
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
+import { KiB, MiB, GiB, hex } from '../util/units.js';
+
+// The units are re-exported: boot code and its tests take them with the layout.
+export { KiB, MiB, GiB, hex };
 export const PAGE_SIZE = 4 * KiB;
 
 /** GDT used at boot; 0x500 is the first byte past the real-mode IVT and BIOS data area. */
@@ -120,11 +121,6 @@ export const BOOT_AREAS: readonly BootArea[] = [
   { name: 'kernel command line', start: CMDLINE_ADDRESS, end: CMDLINE_ADDRESS + CMDLINE_MAX_SIZE },
   { name: 'EBDA, ACPI tables and BIOS area', start: EBDA_START, end: HIGH_MEMORY_START },
 ];
-
-/** Formats a guest address or size the way error messages show them. */
-export function hex(value: number | bigint): string {
-  return `0x${value.toString(16)}`;
-}
 
 /** Throws a RangeError unless `size` is a RAM size nodevmm can lay out. */
 export function validateRamSize(size: number): void {

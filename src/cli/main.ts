@@ -1,11 +1,15 @@
 // The `nodevmm` runner: flags → a Vmm, then wait for it to end. This is the only layer that knows
 // about exit statuses and signals; the bin shim calls process.exit with what `main` returns.
-import { Vmm, VERSION } from '../api/vmm.js';
-import { VmmError, errorChain } from '../api/errors.js';
-import { eventName } from '../api/events.js';
+import { Vmm } from '../api/vmm.js';
+import { VERSION } from '../version.js';
+import { VmmError, errorChain } from '../errors.js';
+import { eventName } from '../vmm/events.js';
 import { ApiServer } from '../api/http-server.js';
 import { UsageError, USAGE, parseArgs, type CliOptions } from './args.js';
 import { serialTerminalService } from './terminal.js';
+import type { ServiceStarter } from './service.js';
+
+export type { ServiceStarter };
 
 export const ExitStatus = { OK: 0, FATAL: 1, USAGE: 2 } as const;
 
@@ -13,9 +17,6 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
-
-/** Starts extra services over a running VMM (the REST API); returns a closer. */
-export type ServiceStarter = (vmm: Vmm, options: CliOptions, log: (message: string) => void) => Promise<() => Promise<void>>;
 
 /** The REST API on --api-socket; nothing without the flag. */
 export const restApiService: ServiceStarter = async (vmm, options, log) => {

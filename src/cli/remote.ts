@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { ApiClient, ApiConnectionError, errorMessages } from '../api/remote-client.js';
-import { VERSION } from '../api/vmm.js';
+import { VERSION } from '../version.js';
 
 export const RemoteExit = { OK: 0, REFUSED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 

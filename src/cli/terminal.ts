@@ -8,7 +8,7 @@
 import type { Subscription } from 'rxjs';
 import type { Vmm } from '../api/vmm.js';
 import { EscapeKeys, escapeKeysHelp, type TerminalAction } from './escape-keys.js';
-import type { ServiceStarter } from './main.js';
+import type { ServiceStarter } from './service.js';
 
 export interface TerminalInput extends NodeJS.ReadableStream {
   isTTY?: boolean;

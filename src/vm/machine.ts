@@ -4,14 +4,13 @@
 import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '../kvm/native.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
-import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from '../actors/vcpu-spec.js';
-import type { VcpuPool } from '../actors/vcpu-pool.js';
+import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
 import { cpuidForVcpu } from './cpuid.js';
 import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
-import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from '../actors/exit-timing.js';
+import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from './exit-timing-layout.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
 // the 4 GiB boundary where no RAM or device lives.
@@ -32,6 +31,8 @@ export interface MachineContext {
   generation: number;
   quirks: PlatformQuirks | null;
   host: PlatformHostSide;
+  /** the vCPU pool's control words (Control.RUN / PAUSE / STOP per vCPU), shared with every build */
+  vcpuControl: SharedArrayBuffer;
   log?: (message: string) => void;
 }
 
@@ -49,7 +50,7 @@ export class Machine {
   ) {}
 
   /** Builds the VM and loads the payload; nothing runs yet. Cleans up after itself if it fails. */
-  static async build(config: MachineConfig, context: MachineContext, pool: VcpuPool): Promise<Machine> {
+  static async build(config: MachineConfig, context: MachineContext): Promise<Machine> {
     const addon = native();
     const vm = new addon.Vm(context.kvm);
     let memory: NativeGuestMemory | undefined;
@@ -94,7 +95,7 @@ export class Machine {
           kvmRunMmapSize: mmapSize,
           memory: { fd: memory.fd, size: memory.size },
           platform: shared,
-          control: pool.control,
+          control: context.vcpuControl,
           counters,
           cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus, hide: context.quirks?.hiddenCpuFeatures }),
           boot: id === 0 ? boot : null,

@@ -1,7 +1,7 @@
 // The devices of one VM build as every thread sees them: the device state (shared memory), and the
 // rings that carry the guest's serial and debug-console bytes to the main thread. The same function
 // builds the platform in each vCPU worker and on the main thread.
-import { ByteRing } from '../actors/byte-ring.js';
+import { ByteRing } from '../host/byte-ring.js';
 import { buildPlatform as buildDevicePlatform, createPlatformState, type Platform, type PlatformState } from '../devices/platform.js';
 import type { IrqLine, LifecycleSink } from '../devices/device.js';
 import { MMIO_HOLE_START, type RamRegion } from '../boot/memory-layout.js';

@@ -8,7 +8,7 @@ import { KvmExit, KvmInternalError } from '../kvm/constants.js';
 import { KVM_REGS_SIZE, KVM_VCPU_EVENTS_SIZE } from '../kvm/structs.js';
 import type { NativeVcpu } from '../kvm/native.js';
 import type { ExitRecordView } from '../kvm/exit-record.js';
-import { emulationBytes, type ExitCompleter } from '../actors/vcpu-loop.js';
+import { emulationBytes, type ExitCompleter } from '../kvm/internal-error.js';
 
 export interface PlatformQuirks {
   /** the KVM module the quirks are for */

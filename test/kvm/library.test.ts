@@ -52,7 +52,7 @@ kvmTest('noShutdown: the VM stops, the VMM stays, and the VM boots again fresh',
   await again;
   await until(() => serial().split('nodevmm guest: poweroff').length === 3);
   t.is(vmm.counters().lifecycle.boots, 2);
-  t.is(vmm.counters().lifecycle.guest_shutdowns, 2);
+  t.is(vmm.counters().lifecycle.guestShutdowns, 2);
   t.deepEqual(await vmm.shutdown(), { code: 0, reason: 'api' });
 });
 

@@ -69,7 +69,7 @@ kvmTest('library: 10 KiB through the 16-byte FIFO arrive complete and in order',
   await vmm.writeSerial(input);
   await waitFor(() => serial().length - start >= echo.length, 60_000, 'the whole echo');
   t.is(serial().slice(start, start + echo.length), echo);
-  t.is(vmm.counters().serial.dropped_bytes, 0);
+  t.is(vmm.counters().serial.droppedBytes, 0);
   await vmm.writeSerial(Buffer.from('q'));
   t.is((await vmm.exited).code, 0);
 });

@@ -1,6 +1,7 @@
 // The lifecycle policy with RxJS marbles: pure functions of (event, options), no KVM.
 import test from 'ava';
 import { TestScheduler } from 'rxjs/testing';
+import { Subject } from 'rxjs';
 import { decide, absorbDecided, holdWhileBusy, lifecyclePolicy } from '../../../src/actors/policy.js';
 import type { LifecycleEvent } from '../../../src/actors/lifecycle.js';
 import { Supervisor } from '../../../src/actors/supervisor.js';
@@ -106,4 +107,17 @@ test('Supervisor holds a guest exit while busy and replays it after', (t) => {
   t.deepEqual(actions, []);
   supervisor.setBusy(false);
   t.deepEqual(actions, ['stop-vm']);
+});
+
+test('absorbDecided: 10 000 reboots pass one event each, and a stale build’s late event is absorbed', (t) => {
+  const passed: LifecycleEvent[] = [];
+  const input = new Subject<LifecycleEvent>();
+  input.pipe(absorbDecided()).subscribe((event) => passed.push(event));
+  for (let generation = 1; generation <= 10_000; generation++) {
+    input.next({ kind: 'reset', reason: 'acpi-reset', generation, vcpu: 0 });
+    input.next({ kind: 'reset', reason: 'i8042-reset', generation, vcpu: 0 });
+  }
+  input.next({ kind: 'reset', reason: 'cmos-reset', generation: 17, vcpu: 1 });
+  t.is(passed.length, 10_000);
+  t.true(passed.every((event, i) => event.generation === i + 1 && event.reason === 'acpi-reset'));
 });

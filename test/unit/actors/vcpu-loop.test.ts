@@ -3,7 +3,7 @@ import test from 'ava';
 import { ExitRecordView, RecordLayout } from '../../../src/kvm/exit-record.js';
 import { runVcpu, Control, type LoopContext, type LoopVcpu, type PendingStop } from '../../../src/actors/vcpu-loop.js';
 import { KvmExit } from '../../../src/kvm/constants.js';
-import { ByteRing } from '../../../src/actors/byte-ring.js';
+import { ByteRing } from '../../../src/host/byte-ring.js';
 
 type Exit = { reason: number; port?: number; address?: number; size?: number; write?: boolean; data?: number[]; count?: number; aux?: number; extra?: bigint[] };
 

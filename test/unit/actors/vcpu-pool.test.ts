@@ -2,7 +2,7 @@
 import test from 'ava';
 import { VcpuPool, type PoolHooks } from '../../../src/actors/vcpu-pool.js';
 import type { VcpuStop } from '../../../src/actors/lifecycle.js';
-import type { VcpuSpec } from '../../../src/actors/vcpu-spec.js';
+import type { VcpuSpec } from '../../../src/vm/vcpu-spec.js';
 
 const FAILING_WORKER = new URL('../../fixtures/failing-vcpu-worker.js', import.meta.url);
 

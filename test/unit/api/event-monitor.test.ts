@@ -8,7 +8,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventMonitor } from '../../../src/api/event-monitor.js';
-import type { VmmEvent } from '../../../src/api/events.js';
+import type { VmmEvent } from '../../../src/vmm/events.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-events-'));
 let n = 0;

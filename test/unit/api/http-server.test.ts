@@ -9,7 +9,7 @@ import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vmm } from '../../../src/api/vmm.js';
-import { VmmError } from '../../../src/api/errors.js';
+import { VmmError } from '../../../src/errors.js';
 import { ApiServer } from '../../../src/api/http-server.js';
 import { ApiClient, type ApiResponse } from '../../../src/api/remote-client.js';
 import { guestPath } from '../../helpers/project.js';

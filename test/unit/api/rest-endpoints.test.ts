@@ -2,7 +2,7 @@
 import test from 'ava';
 import { ENDPOINTS, route, restCounters, pingResponse } from '../../../src/api/rest-endpoints.js';
 import { RestError, STATUS_OF_KIND, errorReply } from '../../../src/api/rest-status.js';
-import { VmmError } from '../../../src/api/errors.js';
+import { VmmError } from '../../../src/errors.js';
 import { loadOpenApi, schemaProblems } from '../../helpers/openapi.js';
 
 const doc = loadOpenApi();
@@ -74,13 +74,18 @@ test('VMM error kinds map to 400/404/409/500; anything unexpected is 500; bodies
 test("counters take Cloud Hypervisor's VmCounters shape: one group per vCPU, then the rest", (t) => {
   const rest = restCounters({
     vcpus: [{ io: 12, hlt: 1 }, { intr: 3 }],
-    lifecycle: { boots: 1, reboots: 0, guest_shutdowns: 0, api_shutdowns: 0, pauses: 2, resumes: 2 },
-    serial: { dropped_bytes: 0 },
-    event_monitor: { lost_events: 0, pending_events: 0 },
+    lifecycle: { boots: 1, reboots: 0, guestShutdowns: 3, apiShutdowns: 0, pauses: 2, resumes: 2 },
+    serial: { droppedBytes: 5 },
+    eventMonitor: { lostEvents: 0, pendingEvents: 1 },
+    exitTiming: [{ io: { exits: 10, timed: 2, kvmNs: 900, vmmNs: 300 } }],
   });
-  t.deepEqual(Object.keys(rest), ['vcpu0', 'vcpu1', 'lifecycle', 'serial', 'event_monitor']);
+  t.deepEqual(Object.keys(rest), ['vcpu0', 'vcpu1', 'lifecycle', 'serial', 'event_monitor', 'exit_timing.vcpu0']);
   t.deepEqual(rest.vcpu0, { io: 12, hlt: 1 });
   t.is(rest.lifecycle.pauses, 2);
+  t.is(rest.lifecycle.guest_shutdowns, 3);
+  t.deepEqual(rest.serial, { dropped_bytes: 5 });
+  t.deepEqual(rest.event_monitor, { lost_events: 0, pending_events: 1 });
+  t.deepEqual(rest['exit_timing.vcpu0'], { 'io.exits': 10, 'io.timed': 2, 'io.kvm_ns': 900, 'io.vmm_ns': 300 });
   t.deepEqual(schemaProblems(doc, { $ref: '#/components/schemas/VmCounters' }, rest), []);
 });
 

@@ -5,8 +5,8 @@ import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { BehaviorSubject, ReplaySubject } from 'rxjs';
 import type { VmState, VmmExit } from '../../../src/api/vmm.js';
-import type { VmmEvent } from '../../../src/api/events.js';
-import { VmmError } from '../../../src/api/errors.js';
+import type { VmmEvent } from '../../../src/vmm/events.js';
+import { VmmError } from '../../../src/errors.js';
 import { attachSerialTerminal, type TerminalInput, type TerminalVmm } from '../../../src/cli/terminal.js';
 
 class FakeVmm {

@@ -3,7 +3,7 @@
 // file is made like the API socket (owner-only, a stale file replaced, a live socket or a non-socket
 // refused, removed when the VMM ends) by the same code.
 import { createServer, type Server, type Socket } from 'node:net';
-import { listenOnSocket, type BoundSocket } from './http-socket.js';
+import { listenOnSocket, type BoundSocket } from './listen-socket.js';
 import { forwardChunk } from './serial-input.js';
 
 export interface SerialSocketOptions {

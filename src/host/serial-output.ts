@@ -2,10 +2,18 @@
 // Unix socket or a pseudo-terminal whose clients also type into the guest. Null and Off have no host side (serial$ still
 // carries the bytes for embedders, except with Off, which has no port at all).
 import { createWriteStream } from 'node:fs';
-import type { ConsoleConfig } from './config.js';
 import { SerialSocketServer } from './serial-socket.js';
 import { SerialPty } from './serial-pty.js';
-import { VmmError } from './errors.js';
+import { VmmError } from '../errors.js';
+
+/** A serial port's or console's host side, in Cloud Hypervisor's VmConfig shape. */
+export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File' | 'Socket' | 'Pty';
+
+export interface ConsoleConfig {
+  mode: ConsoleMode;
+  file?: string;
+  socket?: string;
+}
 
 export interface SerialOutput {
   write(bytes: Uint8Array): void;

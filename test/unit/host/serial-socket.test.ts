@@ -4,8 +4,8 @@ import { connect, createServer, type Socket } from 'node:net';
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialSocketServer } from '../../../src/api/serial-socket.js';
-import { VmmError } from '../../../src/api/errors.js';
+import { SerialSocketServer } from '../../../src/host/serial-socket.js';
+import { VmmError } from '../../../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-serial-socket-'));
 let n = 0;

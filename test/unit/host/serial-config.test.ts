@@ -1,6 +1,6 @@
 // The serial modes a VmConfig may ask for: Socket and Pty are served for the serial port, not the console.
 import test from 'ava';
-import { parseVmConfig } from '../../../src/api/config.js';
+import { parseVmConfig } from '../../../src/vmm/config.js';
 import { guestPath } from '../../helpers/project.js';
 
 const withSerial = (serial: unknown, console?: unknown) => ({ payload: { kernel: guestPath('serial-echo') }, serial, ...(console ? { console } : {}) });

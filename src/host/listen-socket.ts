@@ -4,7 +4,7 @@
 // its file alone.
 import { connect, type Server } from 'node:net';
 import { chmodSync, fstatSync, lstatSync, statSync, unlinkSync } from 'node:fs';
-import { VmmError } from './errors.js';
+import { VmmError } from '../errors.js';
 
 export type ApiSocketTarget = { path: string } | { fd: number };
 

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { Serial8250, UartRegister as R } from '../../../src/devices/serial8250.js';
-import { SerialInput, SerialInputQueue, type UartReceiver } from '../../../src/api/serial-input.js';
-import { VmmError } from '../../../src/api/errors.js';
+import { SerialInput, SerialInputQueue, type UartReceiver } from '../../../src/host/serial-input.js';
+import { VmmError } from '../../../src/errors.js';
 import { ByteCollector, FakeIrq } from '../devices/helpers/fakes.js';
 
 const LSR_DR = 0x01;

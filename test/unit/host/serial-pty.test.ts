@@ -2,7 +2,7 @@
 // slave path like `screen` would be, and a writer that never waits for a reader.
 import test from 'ava';
 import { closeSync, constants, existsSync, openSync, readSync, writeSync } from 'node:fs';
-import { SerialPty } from '../../../src/api/serial-pty.js';
+import { SerialPty } from '../../../src/host/serial-pty.js';
 
 const noInput = async (): Promise<void> => {};
 

@@ -1,7 +1,7 @@
 // What the main thread hands a vCPU worker for one VM build. Everything here is structured-cloneable;
 // the SharedArrayBuffers are shared, not copied.
-import type { PlatformShared } from '../vm/platform.js';
-import type { BootCpuState } from '../vm/cpu-setup.js';
+import type { PlatformShared } from './platform.js';
+import type { BootCpuState } from './cpu-setup.js';
 
 export interface VcpuSpec {
   /** which VM build this vCPU belongs to (resets make a new one) */

@@ -1,10 +1,10 @@
 // vm.counters' per-vCPU parts: the exit counts and (with profiling on) exit times the workers keep in
 // shared memory, keyed by exit-reason name.
 import { KvmExitName } from '../kvm/constants.js';
-import type { ReasonTimes } from '../actors/exit-timing.js';
+import type { ReasonTimes } from '../vm/exit-timing-layout.js';
 
 export type ExitCounts = Record<string, number>;
-export type ExitTimes = Record<string, { exits: number; timed: number; kvm_ns: number; vmm_ns: number }>;
+export type ExitTimes = Record<string, { exits: number; timed: number; kvmNs: number; vmmNs: number }>;
 
 const reasonName = (reason: number): string => KvmExitName[reason] ?? `exit_${reason}`;
 
@@ -25,8 +25,8 @@ export function exitTimesByName(byReason: Record<number, ReasonTimes>): ExitTime
       {
         exits: t.count,
         timed: t.timed,
-        kvm_ns: t.timed > 0 ? Math.round(t.kvmNs / t.timed) : 0,
-        vmm_ns: t.timed > 0 ? Math.round(t.vmmNs / t.timed) : 0,
+        kvmNs: t.timed > 0 ? Math.round(t.kvmNs / t.timed) : 0,
+        vmmNs: t.timed > 0 ? Math.round(t.vmmNs / t.timed) : 0,
       },
     ]),
   );

@@ -6,7 +6,7 @@
 // the UART has not taken are discarded and their writes reject: input typed for one boot is not
 // replayed into the next boot's firmware or early kernel. Bytes the UART did take are the guest's;
 // a guest that resets its FIFO (as Linux's driver does at startup) discards them, as on hardware.
-import { VmmError } from './errors.js';
+import { VmmError } from '../errors.js';
 
 /** The host side of a UART's receiver (Serial8250 is one). */
 export interface UartReceiver {

@@ -4,15 +4,11 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { validateRamSize, MiB } from '../boot/memory-layout.js';
 import { detectPayload } from '../boot/payload.js';
-import { VmmError } from './errors.js';
+import { VmmError } from '../errors.js';
 
-export type ConsoleMode = 'Off' | 'Null' | 'Tty' | 'File' | 'Socket' | 'Pty';
+import type { ConsoleConfig, ConsoleMode } from '../host/serial-output.js';
 
-export interface ConsoleConfig {
-  mode: ConsoleMode;
-  file?: string;
-  socket?: string;
-}
+export type { ConsoleConfig, ConsoleMode };
 
 export interface VmConfig {
   cpus: { boot_vcpus: number; max_vcpus: number };

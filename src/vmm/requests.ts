@@ -1,0 +1,55 @@
+// LIFECYCLE.md §2 as data: what each request does in each VM state. The VMM looks its step up here and
+// runs it; every cell the table leaves out is a client error (404 without a VM, 409 otherwise).
+import { VmmError } from '../errors.js';
+import type { VmState } from './types.js';
+
+export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button';
+
+/** What the VMM does for an accepted request. */
+export type RequestStep =
+  | 'store-config'
+  | 'boot-fresh'
+  | 'resume'
+  | 'stop'
+  | 'rebuild'
+  | 'pause'
+  | 'delete'
+  | 'nothing'
+  | 'press-power-button';
+
+type StateWithConfig = Exclude<VmState, 'NotCreated'>;
+
+const STEPS: Record<VmRequest, Partial<Record<VmState, RequestStep>>> = {
+  create: { NotCreated: 'store-config' },
+  boot: { Created: 'boot-fresh', Shutdown: 'boot-fresh', Paused: 'resume' },
+  shutdown: { Running: 'stop', Paused: 'stop' },
+  reboot: { Running: 'rebuild', Paused: 'rebuild' },
+  pause: { Running: 'pause' },
+  resume: { Paused: 'resume' },
+  delete: { NotCreated: 'nothing', Created: 'delete', Running: 'delete', Paused: 'delete', Shutdown: 'delete' },
+  'power-button': { Running: 'press-power-button' },
+};
+
+/** The verb of "cannot … the VM" messages. */
+const VERBS: Record<VmRequest, string> = {
+  create: 'create',
+  boot: 'boot',
+  shutdown: 'shut down',
+  reboot: 'reboot',
+  pause: 'pause',
+  resume: 'resume',
+  delete: 'delete',
+  'power-button': 'press the power button of',
+};
+
+/** The step for `request` in `state`, or the VmmError a client gets for it. */
+export function stepFor(request: VmRequest, state: VmState): RequestStep {
+  const step = STEPS[request][state];
+  if (step) return step;
+  if (request === 'create') throw new VmmError('already-created', 'a VM is already created; delete it first');
+  if (state === 'NotCreated') throw new VmmError('not-found', `no VM is created; cannot ${VERBS[request]} it`);
+  throw new VmmError('wrong-state', `cannot ${VERBS[request]} the VM in state ${state satisfies StateWithConfig}`);
+}
+
+/** Every request and state, for tests that walk the whole table. */
+export const ALL_REQUESTS = Object.keys(STEPS) as VmRequest[];

@@ -1,0 +1,384 @@
+// The VMM core: one VMM, at most one VM, driven by method calls and observed through RxJS streams.
+// Requests follow LIFECYCLE.md §2 (src/vmm/requests.ts); the supervisor's decisions on guest exits,
+// resets and fatal errors are applied here; builds come from src/vmm/builder.ts. It never calls
+// process.exit: `exited` resolves with the status the process should end with. The embedding facade
+// (src/api/vmm.ts) adds the event monitor; the REST API and the CLI are thin layers over that.
+import { BehaviorSubject, Observable, ReplaySubject, Subject } from '../rx.js';
+import type { NativeKvm } from '../kvm/native.js';
+import { openKvm } from '../kvm/availability.js';
+import { Supervisor, type FatalEvent, type GuestExitEvent, type ResetEvent } from '../actors/supervisor.js';
+import type { LifecycleAction } from '../actors/policy.js';
+import type { VcpuPool } from '../actors/vcpu-pool.js';
+import { Control } from '../actors/vcpu-loop.js';
+import type { Machine } from '../vm/machine.js';
+import { detectPlatformQuirks, type PlatformQuirks } from '../vm/quirks.js';
+import { acquirePayloadPool } from '../vm/payload-pool.js';
+import { VmmError, errorChain } from '../errors.js';
+import { EventClock, type EventSource, type VmmEvent } from './events.js';
+import { parseVmConfig, type VmConfig } from './config.js';
+import { exitCountsByName, exitTimesByName } from './counters.js';
+import { stepFor, type VmRequest } from './requests.js';
+import { bootFromPayload, teardown } from './builder.js';
+import { GuestConsole } from './guest-console.js';
+import { poolFor } from './vcpu-threads.js';
+import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
+
+export type { ExitReason, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
+
+export class VmmCore {
+  readonly events$: Observable<VmmEvent>;
+  readonly state$: Observable<VmState>;
+  readonly guestExit$: Observable<GuestExitEvent>;
+  readonly reset$: Observable<ResetEvent>;
+  readonly fatal$: Observable<FatalEvent>;
+  /** bytes the guest wrote to its serial port */
+  readonly serial$: Observable<Uint8Array>;
+  /** bytes the guest wrote to the debug console ports 0x402 / 0xE9 */
+  readonly debugConsole$: Observable<Uint8Array>;
+  /** resolves once the VMM has shut down, with the status the process should exit with */
+  readonly exited: Promise<VmmExit>;
+  readonly quirks: PlatformQuirks | null;
+
+  protected readonly log: (message: string) => void;
+  private readonly events = new ReplaySubject<VmmEvent>(256);
+  private readonly state = new BehaviorSubject<VmState>('NotCreated');
+  private readonly serial = new Subject<Uint8Array>();
+  private readonly debugConsole = new Subject<Uint8Array>();
+  private readonly clock = new EventClock();
+  private readonly supervisor: Supervisor;
+  private readonly console: GuestConsole;
+  private sink: EventSink | null = null;
+  private readonly releasePayloadPool = acquirePayloadPool();
+  private kvm: NativeKvm | null = null;
+  private config: VmConfig | null = null;
+  private machine: Machine | null = null;
+  private pool: VcpuPool | null = null;
+  private generation = 0;
+  private operations: Promise<unknown> = Promise.resolve();
+  private finished = false;
+  private resolveExit!: (exit: VmmExit) => void;
+  private readonly lifecycleCounts: LifecycleCounts = { boots: 0, reboots: 0, guestShutdowns: 0, apiShutdowns: 0, pauses: 0, resumes: 0 };
+
+  constructor(private readonly options: VmmCoreOptions = {}) {
+    this.log = options.log ?? (() => {});
+    this.events$ = this.events.asObservable();
+    this.state$ = this.state.asObservable();
+    this.serial$ = this.serial.asObservable();
+    this.debugConsole$ = this.debugConsole.asObservable();
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    this.quirks = options.quirks === 'off' ? null : detectPlatformQuirks();
+    if (this.quirks) this.log(`platform quirks: ${this.quirks.platform} (instruction completion on; --quirks off disables)`);
+    this.console = new GuestConsole({
+      tty: options.tty ?? process.stdout,
+      log: this.log,
+      onSerial: (bytes) => this.serial.next(bytes),
+      onDebugConsole: (bytes) => this.debugConsole.next(bytes),
+    });
+
+    this.supervisor = new Supervisor({ noShutdown: options.noShutdown ?? false });
+    this.guestExit$ = this.supervisor.guestExit$;
+    this.reset$ = this.supervisor.reset$;
+    this.fatal$ = this.supervisor.fatal$;
+    this.supervisor.actions$.subscribe((action) => void this.enqueue(() => this.apply(action)).catch(() => {}));
+    this.emit('vmm', 'starting');
+  }
+
+  get vmState(): VmState {
+    return this.state.value;
+  }
+
+  // ---- requests (LIFECYCLE.md §2); each runs after the ones before it --------------------------------
+
+  /** Stores the VM config (vm.create). Files are checked now, so a bad path fails here. */
+  createVm(config: unknown): Promise<void> {
+    return this.request('create', async () => {
+      this.config = parseVmConfig(config);
+      this.setState('Created');
+    });
+  }
+
+  /** vm.boot: Created or Shutdown → Running (a fresh VM); Paused → Running (resumes). */
+  boot(): Promise<void> {
+    return this.request('boot', (step) => (step === 'resume' ? this.doResume() : this.bootFresh()));
+  }
+
+  /** vm.shutdown: Running or Paused → Shutdown. */
+  shutdownVm(): Promise<void> {
+    return this.request('shutdown', async () => {
+      this.lifecycleCounts.apiShutdowns++;
+      await this.stopVm('api');
+    });
+  }
+
+  /** vm.reboot: Running or Paused → Running, with a fresh VM. */
+  reboot(): Promise<void> {
+    return this.request('reboot', () => this.rebuild('api'));
+  }
+
+  pause(): Promise<void> {
+    return this.request('pause', async () => {
+      this.emit('vm', 'pausing');
+      await this.pool!.halt(Control.PAUSE);
+      this.lifecycleCounts.pauses++;
+      this.setState('Paused');
+      this.emit('vm', 'paused');
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.request('resume', () => this.doResume());
+  }
+
+  /** vm.delete: stops the VM if it runs and forgets its config. Without a config it does nothing. */
+  deleteVm(): Promise<void> {
+    return this.request('delete', async (step) => {
+      if (step === 'nothing') return;
+      if (this.machine) await this.stopVm('api');
+      this.config = null;
+      await this.console.close();
+      this.setState('NotCreated');
+      this.emit('vm', 'deleted');
+    });
+  }
+
+  /** vm.power-button: presses the ACPI power button; a guest that handles it powers off. */
+  powerButton(): Promise<void> {
+    return this.request('power-button', async () => {
+      this.machine!.platform.ged.notify(1);
+    });
+  }
+
+  /**
+   * Host → guest serial bytes: queued and fed to the UART in order as its receive FIFO frees up;
+   * resolves once the UART has taken them all. Rejects ('wrong-state') without a running or paused VM
+   * with a serial port, and when the VM stops or reboots first: the queue is per VM build.
+   */
+  writeSerial(bytes: Uint8Array): Promise<void> {
+    return this.console.write(bytes);
+  }
+
+  info(): VmInfo {
+    if (!this.config) throw new VmmError('not-found', 'no VM is created');
+    // As Cloud Hypervisor reports it: a Pty's path in the serial config's `file`.
+    const ptyPath = this.config.serial.mode === 'Pty' ? this.console.ptyPath : undefined;
+    return {
+      config: ptyPath ? { ...this.config, serial: { ...this.config.serial, file: ptyPath } } : this.config,
+      state: this.state.value as VmInfo['state'],
+      memoryActualSize: this.config.memory.size,
+    };
+  }
+
+  counters(): VmCounters {
+    if (!this.config) throw new VmmError('not-found', 'no VM is created');
+    const times = this.machine?.exitTimes();
+    return {
+      vcpus: (this.machine?.exitCounts() ?? []).map(exitCountsByName),
+      lifecycle: { ...this.lifecycleCounts },
+      serial: { droppedBytes: this.console.droppedBytes },
+      eventMonitor: { lostEvents: this.sink?.lostCount ?? 0, pendingEvents: this.sink?.pendingCount ?? 0 },
+      ...(times ? { exitTiming: times.map(exitTimesByName) } : {}),
+    };
+  }
+
+  /** Shuts the VMM down (vmm.shutdown, or a signal): stops the VM, ends the threads, exits 0. */
+  shutdown(reason: 'api' | 'signal' = 'api'): Promise<VmmExit> {
+    void this.enqueue(() => this.terminate({ code: 0, reason })).catch(() => {});
+    return this.exited;
+  }
+
+  /** Lets the event sink write the last events before the process exits. */
+  async flushEvents(timeoutMs = 1000): Promise<void> {
+    await this.sink?.close(timeoutMs);
+  }
+
+  // ---- for the facade ------------------------------------------------------------------------------
+
+  /** Sends every event, from `vmm/starting` on (the stream replays it), to `sink` too. */
+  protected useEventSink(sink: EventSink): void {
+    this.sink = sink;
+    this.events.subscribe((event) => sink.write(event));
+  }
+
+  protected stamp(): VmmEvent['timestamp'] {
+    return this.clock.stamp();
+  }
+
+  // ---- applying the supervisor's decisions ---------------------------------------------------------
+
+  private async apply(action: LifecycleAction): Promise<void> {
+    const event = action.event;
+    if (action.type !== 'fatal-exit' && (event.generation !== this.machine?.generation || this.finished)) {
+      this.log(`ignored ${event.kind} (${event.reason}) from an earlier VM build`);
+      return;
+    }
+    switch (action.type) {
+      case 'exit-vmm':
+        this.lifecycleCounts.guestShutdowns++;
+        await this.stopVm(event.reason);
+        this.config = null;
+        this.setState('NotCreated');
+        this.emit('vm', 'deleted');
+        await this.terminate({ code: 0, reason: 'guest-shutdown' });
+        return;
+      case 'stop-vm':
+        this.lifecycleCounts.guestShutdowns++;
+        await this.stopVm(event.reason);
+        return;
+      case 'reboot':
+        await this.rebuild(event.reason);
+        return;
+      case 'fatal-exit': {
+        const message = event.kind === 'fatal' ? event.detail.message : 'fatal';
+        await this.terminate({ code: 1, reason: 'fatal', error: message });
+        return;
+      }
+    }
+  }
+
+  // ---- the VM's life -------------------------------------------------------------------------------
+
+  private async bootFresh(): Promise<void> {
+    const config = this.config!;
+    this.emit('vm', 'booting');
+    try {
+      this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, {
+        onEvent: (event) => {
+          this.log(`vCPU ${event.vcpu}: ${event.kind} (${event.kind === 'fatal' ? event.detail.message : event.reason})`);
+          this.supervisor.post(event);
+        },
+        onWorkerDeath: (vcpuId, error) =>
+          this.supervisor.post({
+            kind: 'fatal',
+            reason: 'fatal',
+            generation: this.machine?.generation ?? this.generation,
+            vcpu: vcpuId,
+            detail: { message: `vCPU ${vcpuId} worker died: ${error.message}`, vcpu: vcpuId },
+          }),
+      });
+      await this.console.open(config.serial);
+      await this.startMachine();
+    } catch (error) {
+      throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
+    }
+    this.lifecycleCounts.boots++;
+    this.setState('Running');
+    this.emit('vm', 'booted');
+  }
+
+  private async startMachine(): Promise<void> {
+    this.kvm ??= openKvm();
+    const machine = await bootFromPayload(this.config!, {
+      kvm: this.kvm,
+      pool: this.pool!,
+      generation: ++this.generation,
+      quirks: this.quirks,
+      host: this.console.host,
+      profileExits: this.options.profileExits ?? 0,
+      log: this.log,
+    });
+    this.machine = machine;
+    this.console.attach(machine.platform.serial);
+    for (const spec of machine.specs) this.emit('cpu_manager', 'create_vcpu', { id: String(spec.vcpuId) });
+    this.pool!.run(machine.generation);
+  }
+
+  /** Stops every vCPU and releases the VM; the config stays (state Shutdown). */
+  private async stopVm(reason: string): Promise<void> {
+    await this.teardownMachine();
+    this.setState('Shutdown');
+    this.emit('vm', 'shutdown', { reason });
+  }
+
+  private async teardownMachine(): Promise<void> {
+    const machine = this.machine;
+    if (!machine) return;
+    this.machine = null;
+    this.console.detachInput();
+    try {
+      await this.pool!.halt(Control.STOP);
+    } finally {
+      this.console.stopPumps(); // takes the guest's last bytes
+    }
+    await teardown(machine, this.pool!);
+  }
+
+  private async rebuild(reason: string): Promise<void> {
+    this.emit('vm', 'rebooting', { reason });
+    await this.teardownMachine();
+    await this.startMachine();
+    this.lifecycleCounts.reboots++;
+    this.setState('Running');
+    this.emit('vm', 'rebooted', { reason });
+  }
+
+  private async doResume(): Promise<void> {
+    this.emit('vm', 'resuming');
+    this.pool!.run(this.machine!.generation);
+    this.lifecycleCounts.resumes++;
+    this.setState('Running');
+    this.emit('vm', 'resumed');
+  }
+
+  /** Ends the VMM: stops the VM if any, ends the worker threads, emits vmm/shutdown, resolves `exited`. */
+  private async terminate(exit: VmmExit): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    let outcome = exit;
+    if (this.machine) {
+      try {
+        await this.teardownMachine();
+        if (exit.reason !== 'fatal') {
+          this.setState('Shutdown');
+          this.emit('vm', 'shutdown', { reason: exit.reason });
+        }
+      } catch (error) {
+        outcome = { code: 1, reason: 'fatal', error: `${exit.error ? exit.error + '; ' : ''}${(error as Error).message}` };
+      }
+    }
+    await this.pool?.close().catch(() => {});
+    this.pool = null;
+    await this.releasePayloadPool().catch(() => {});
+    this.kvm?.close();
+    this.kvm = null;
+    this.console.stopPumps();
+    await this.console.close();
+    this.emit('vmm', 'shutdown', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
+    this.supervisor.complete();
+    await this.flushEvents();
+    this.events.complete();
+    this.state.complete();
+    this.serial.complete();
+    this.debugConsole.complete();
+    this.resolveExit(outcome);
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------------
+
+  /** Queues a §2 request: its step is looked up when its turn comes, in the state of that moment. */
+  private request(request: VmRequest, run: (step: ReturnType<typeof stepFor>) => Promise<void>): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.finished) throw new VmmError('wrong-state', 'the VMM is shutting down');
+      await run(stepFor(request, this.config ? this.state.value : 'NotCreated'));
+    });
+  }
+
+  private enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.operations.then(operation, operation);
+    this.operations = run.catch(() => {});
+    return run.catch((error: unknown) => {
+      // A failure inside a lifecycle transition that left a VM half-stopped is fatal for the VMM.
+      if (!(error instanceof VmmError) && !this.finished) {
+        void this.enqueue(() => this.terminate({ code: 1, reason: 'fatal', error: errorChain(error).join(': ') }));
+      }
+      throw error;
+    });
+  }
+
+  private setState(state: VmState): void {
+    if (this.state.value !== state) this.state.next(state);
+  }
+
+  private emit(source: EventSource, event: string, properties: Record<string, string> | null = null): void {
+    this.events.next({ timestamp: this.clock.stamp(), source, event, properties });
+  }
+}

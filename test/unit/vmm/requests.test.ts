@@ -1,0 +1,36 @@
+// LIFECYCLE.md §2's table, cell by cell, against the VMM's request table.
+import test from 'ava';
+import { stepFor, type VmRequest } from '../../../src/vmm/requests.js';
+import type { VmState } from '../../../src/vmm/types.js';
+import { VmmError } from '../../../src/errors.js';
+
+// The spec's rows, with the step each accepted cell takes; a string starting with '!' is the error kind.
+const SPEC: Record<VmState, Record<Exclude<VmRequest, 'power-button'>, string>> = {
+  NotCreated: { boot: '!not-found', shutdown: '!not-found', reboot: '!not-found', pause: '!not-found', resume: '!not-found', delete: 'nothing', create: 'store-config' },
+  Created: { boot: 'boot-fresh', shutdown: '!wrong-state', reboot: '!wrong-state', pause: '!wrong-state', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
+  Running: { boot: '!wrong-state', shutdown: 'stop', reboot: 'rebuild', pause: 'pause', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
+  Paused: { boot: 'resume', shutdown: 'stop', reboot: 'rebuild', pause: '!wrong-state', resume: 'resume', delete: 'delete', create: '!already-created' },
+  Shutdown: { boot: 'boot-fresh', shutdown: '!wrong-state', reboot: '!wrong-state', pause: '!wrong-state', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
+};
+
+function outcome(request: VmRequest, state: VmState): string {
+  try {
+    return stepFor(request, state);
+  } catch (error) {
+    if (!(error instanceof VmmError)) throw error;
+    return `!${error.kind}`;
+  }
+}
+
+for (const [state, row] of Object.entries(SPEC) as Array<[VmState, Record<string, string>]>) {
+  test(`§2 row ${state}`, (t) => {
+    for (const [request, expected] of Object.entries(row)) t.is(outcome(request as VmRequest, state), expected, `${request} in ${state}`);
+  });
+}
+
+test('the power button works on a running VM only, and errors name the request and the state', (t) => {
+  t.is(stepFor('power-button', 'Running'), 'press-power-button');
+  const error = t.throws(() => stepFor('power-button', 'Paused'), { instanceOf: VmmError });
+  t.is(error?.message, 'cannot press the power button of the VM in state Paused');
+  t.is(t.throws(() => stepFor('pause', 'NotCreated'))?.message, 'no VM is created; cannot pause it');
+});
