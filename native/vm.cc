@@ -116,7 +116,11 @@ Vm::Vm(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Vm>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) ThrowType(env, "Vm(kvm): a Kvm is expected");
   Kvm* kvm = Napi::ObjectWrap<Kvm>::Unwrap(info[0].As<Napi::Object>());
-  fd_ = ioctl(kvm->fd(), KVM_CREATE_VM, 0);
+  // A signal can interrupt KVM_CREATE_VM before the VM exists (seen under kvm_pvm during back-to-back
+  // resets); nothing was created then, so asking again is safe.
+  do {
+    fd_ = ioctl(kvm->fd(), KVM_CREATE_VM, 0);
+  } while (fd_ < 0 && errno == EINTR);
   if (fd_ < 0) ThrowErrno(env, "KVM_CREATE_VM");
 }
 

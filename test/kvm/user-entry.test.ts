@@ -79,18 +79,23 @@ kvmTest('user-entry: what guest user mode reaches the guest kernel with (int $0x
     t.regex(get('user32 syscall'), /^CSTAR entry .*handler-cs=10 /);
     return;
   }
-  // sysenter from 32-bit user mode reaches IA32_SYSENTER_EIP in kernel mode, and iretq goes back.
-  const sysenter = get('user32 sysenter');
-  t.regex(sysenter, /^SYSENTER_EIP entry .*handler-cs=10 eax=1\nUE:   \(iretq back to user\)\n\s+SYSENTER_EIP entry .*handler-cs=10 eax=2/);
-  // The vDSO-style call (as guests/linux/init.S makes it) comes back to 32-bit user mode every time.
-  const vsyscall = get(SYSENTER_TESTS[1]);
-  for (const eax of [2, 3, 4]) t.regex(vsyscall, new RegExp(`user-cs-before-call=23 .*eax=${eax}\\b`));
+  // On AMD (kvm_pvm on an AMD host too) the guest reports its sysenter tests as not run.
+  const sysenter = onAmd ? null : get('user32 sysenter');
+  if (sysenter === null) {
+    for (const name of SYSENTER_TESTS) t.is(get(name), 'not run: sysenter is #UD in long mode on AMD CPUs');
+  } else {
+    // sysenter from 32-bit user mode reaches IA32_SYSENTER_EIP in kernel mode, and iretq goes back.
+    t.regex(sysenter, /^SYSENTER_EIP entry .*handler-cs=10 eax=1\nUE:   \(iretq back to user\)\n\s+SYSENTER_EIP entry .*handler-cs=10 eax=2/);
+    // The vDSO-style call (as guests/linux/init.S makes it) comes back to 32-bit user mode every time.
+    const vsyscall = get(SYSENTER_TESTS[1]);
+    for (const eax of [2, 3, 4]) t.regex(vsyscall, new RegExp(`user-cs-before-call=23 .*eax=${eax}\\b`));
+  }
 
   if (!onPvm) {
     // Real Intel virtualization: int $0x80 arrives through its DPL3 gate, sysretl returns to 32-bit code.
     t.is(field(get('user32 int $0x80'), 'vector'), '80');
     t.is(field(get('user64 int $0x80'), 'vector'), '80');
-    t.regex(sysenter, /sysretl back to user\)\n\s+SYSENTER_EIP entry .*eax=3/);
+    t.regex(sysenter!, /sysretl back to user\)\n\s+SYSENTER_EIP entry .*eax=3/);
     t.regex(get(SYSENTER_TESTS[2]), /user-cs-before-call=23 .*eax=2\b/);
     return;
   }
@@ -107,6 +112,7 @@ kvmTest('user-entry: what guest user mode reaches the guest kernel with (int $0x
   const syscall64 = get('user64 syscall');
   t.is(field(syscall64, 'vector'), 'd', syscall64);
   t.is(field(syscall64, 'cs'), '33');
+  if (sysenter === null) return;
   // sysretl lands in 64-bit mode (CS 0x33) instead of 32-bit mode…
   t.regex(sysenter, /sysretl back to user\)\n\s+vector=6 .*cs=33 /);
   // …and leaves the kernel's NULL SS in the emulator's segment cache: back in 32-bit mode without
