@@ -220,7 +220,7 @@ export class Vmm {
       this.ensureAlive();
       const state = this.requireConfig('press the power button of');
       if (state !== 'Running') throw this.wrongState('press the power button of');
-      this.machine!.platform.ged.notify(1);
+      await this.machine!.platform.ged.notifyAsync(1);
     });
   }
 

@@ -34,6 +34,7 @@
 import type { BusDevice, IrqLine } from './device.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { applyLevel, updateLevel } from './irq-level.js';
 
 export const GedEvent = {
   POWER_BUTTON: 1 << 0,
@@ -69,12 +70,19 @@ export class Ged implements BusDevice {
   /** Host side: marks `events` (GedEvent bits) pending and raises the interrupt. */
   notify(events: number): void {
     this.state.lock();
+    let level: number;
     try {
-      this.words[W_PENDING] |= events;
-      this.updateIrq();
+      level = this.setPending(this.words[W_PENDING] | events);
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+  }
+
+  /** notify() for the main thread: never blocks on the lock. */
+  async notifyAsync(events: number): Promise<void> {
+    const level = await this.state.runAsync(() => this.setPending(this.words[W_PENDING] | events));
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
   }
 
   /** Pending event bits, without clearing them (diagnostics, tests). */
@@ -87,15 +95,16 @@ export class Ged implements BusDevice {
     const width = Math.min(size, 4 - offset);
     const mask = (width >= 4 ? 0xffff_ffff : (1 << (8 * width)) - 1) << (8 * offset);
     let value: number;
+    let level: number;
     this.state.lock();
     try {
       const pending = this.words[W_PENDING];
       value = (pending & mask) >>> (8 * offset);
-      this.words[W_PENDING] = pending & ~mask;
-      this.updateIrq();
+      level = this.setPending(pending & ~mask);
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
     return value >>> 0;
   }
 
@@ -103,12 +112,9 @@ export class Ged implements BusDevice {
     // EVT is read-to-clear; nothing to write
   }
 
-  /** Inside the lock, so concurrent notify() and read() cannot reorder the line's set() calls. */
-  private updateIrq(): void {
-    const level = this.words[W_PENDING] !== 0 ? 1 : 0;
-    if (level !== this.words[W_IRQ_LEVEL]) {
-      this.words[W_IRQ_LEVEL] = level;
-      this.irq.set(level === 1);
-    }
+  /** Under the lock: stores the pending bits; returns the line's new level, or NO_CHANGE. */
+  private setPending(pending: number): number {
+    this.words[W_PENDING] = pending;
+    return updateLevel(this.words, W_IRQ_LEVEL, pending !== 0 ? 1 : 0);
   }
 }

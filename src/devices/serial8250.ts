@@ -22,6 +22,7 @@ import type { ByteSink, IrqLine } from './device.js';
 import { ByteRegisterDevice } from './byte-registers.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { applyLevel, NO_CHANGE, updateLevel } from './irq-level.js';
 
 /** Register offsets from the UART's base port. */
 export const UartRegister = {
@@ -108,9 +109,6 @@ function modemInputs(mcr: number): number {
     | ((mcr & MCR_OUT2) !== 0 ? MSR_DCD : 0);
 }
 
-type WaitResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-type AtomicsWithWaitAsync = { waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitResult };
-
 export interface Serial8250Deps {
   /** the UART's interrupt output (IRQ 4 for COM1), driven only on level changes */
   irq: IrqLine;
@@ -152,27 +150,54 @@ export class Serial8250 extends ByteRegisterDevice {
    * loopback mode, where the UART is cut off from the line). Raises the data interrupt if enabled.
    */
   receive(bytes: Uint8Array): number {
-    const w = this.words;
-    let accepted = 0;
+    let accepted: number;
+    let level: number;
     this.state.lock();
     try {
-      if ((w[W_MCR] & MCR_LOOP) === 0) {
-        while (accepted < bytes.length && this.pushRx(bytes[accepted])) accepted++;
-        if (accepted > 0) this.updateIrq();
-      }
+      accepted = this.pushReceived(bytes);
+      level = this.rxLevel;
     } finally {
       this.state.unlock();
+    }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+    return accepted;
+  }
+
+  /** receive() for the main thread: never blocks on the lock. */
+  async receiveAsync(bytes: Uint8Array): Promise<number> {
+    let level = NO_CHANGE;
+    const accepted = await this.state.runAsync(() => {
+      const n = this.pushReceived(bytes);
+      level = this.rxLevel;
+      return n;
+    });
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+    return accepted;
+  }
+
+  /** pushReceived()'s second answer, read by its caller while still under the lock */
+  private rxLevel = NO_CHANGE;
+
+  /** Under the lock: queues what fits; leaves the new irq level in rxLevel. */
+  private pushReceived(bytes: Uint8Array): number {
+    let accepted = 0;
+    this.rxLevel = NO_CHANGE;
+    if ((this.words[W_MCR] & MCR_LOOP) === 0) {
+      while (accepted < bytes.length && this.pushRx(bytes[accepted])) accepted++;
+      if (accepted > 0) this.rxLevel = this.updateIrq();
     }
     return accepted;
   }
 
-  /** How many bytes `receive()` would accept now. */
+  /**
+   * How many bytes `receive()` would accept now. Read without the lock (a hint: waitForRxSpace's
+   * sequence word catches any change that races with it), so the main thread never waits here.
+   */
   get rxSpace(): number {
     const w = this.words;
-    this.state.lock();
-    const space = (w[W_MCR] & MCR_LOOP) !== 0 ? 0 : this.rxCapacity() - w[W_RX_COUNT];
-    this.state.unlock();
-    return space;
+    if ((Atomics.load(w, W_MCR) & MCR_LOOP) !== 0) return 0;
+    const capacity = (Atomics.load(w, W_FCR) & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1;
+    return Math.max(0, capacity - Atomics.load(w, W_RX_COUNT));
   }
 
   /**
@@ -183,7 +208,7 @@ export class Serial8250 extends ByteRegisterDevice {
   waitForRxSpace(timeoutMs = Infinity): Promise<boolean> {
     const seq = Atomics.load(this.words, W_RX_SPACE_SEQ);
     if (this.rxSpace > 0) return Promise.resolve(true);
-    const result = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(this.words, W_RX_SPACE_SEQ, seq, timeoutMs);
+    const result = Atomics.waitAsync(this.words, W_RX_SPACE_SEQ, seq, timeoutMs);
     if (!result.async) return Promise.resolve(result.value !== 'timed-out');
     return result.value.then((outcome) => outcome !== 'timed-out');
   }
@@ -191,6 +216,7 @@ export class Serial8250 extends ByteRegisterDevice {
   protected readByte(offset: number): number {
     const w = this.words;
     let value: number;
+    let level: number;
     this.state.lock();
     try {
       switch (offset) {
@@ -222,16 +248,18 @@ export class Serial8250 extends ByteRegisterDevice {
         default:
           value = 0xff;
       }
-      this.updateIrq();
+      level = this.updateIrq();
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     return value;
   }
 
   protected writeByte(offset: number, value: number): void {
     const w = this.words;
     let transmit = -1;
+    let level: number;
     this.state.lock();
     try {
       switch (offset) {
@@ -263,10 +291,11 @@ export class Serial8250 extends ByteRegisterDevice {
         default:
           break; // LSR and MSR are read-only
       }
-      this.updateIrq();
+      level = this.updateIrq();
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     // outside the lock: a sink may feed bytes back through receive()
     if (transmit >= 0) this.output.write(transmit);
   }
@@ -385,13 +414,9 @@ export class Serial8250 extends ByteRegisterDevice {
     return IIR_NO_INT;
   }
 
-  /** Drives the IRQ line on level changes only; inside the lock so two threads cannot reorder set() calls. */
-  private updateIrq(): void {
+  /** The line's new level if it changed, else NO_CHANGE; the caller applies it after unlocking. */
+  private updateIrq(): number {
     const w = this.words;
-    const level = (w[W_MCR] & MCR_OUT2) !== 0 && this.pendingInterrupt() !== IIR_NO_INT ? 1 : 0;
-    if (level !== w[W_IRQ_LEVEL]) {
-      w[W_IRQ_LEVEL] = level;
-      this.irq.set(level === 1);
-    }
+    return updateLevel(w, W_IRQ_LEVEL, (w[W_MCR] & MCR_OUT2) !== 0 && this.pendingInterrupt() !== IIR_NO_INT ? 1 : 0);
   }
 }
