@@ -13,7 +13,7 @@ function deps() {
     irq: (line) => lines.get(line) ?? lines.set(line, new FakeIrq()).get(line)!,
     serialOutput,
     debugLog,
-    clock: new FakeClock(1_000_000_000n, Date.UTC(2030, 5, 15)),
+    clock: new FakeClock(1_000_000_000, Date.UTC(2030, 5, 15)),
   };
   return { platformDeps, lines, lifecycle, serialOutput, debugLog };
 }
