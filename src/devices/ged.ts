@@ -34,6 +34,7 @@
 import type { BusDevice, IrqLine } from './device.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 import { applyLevel, updateLevel } from './irq-level.js';
 
 export const GedEvent = {
@@ -47,6 +48,9 @@ export const GedRegister = {
 const W_PENDING = 1;
 const W_IRQ_LEVEL = 2;
 const OWN_WORDS = 2;
+
+const GED_STATE_VERSION = 1;
+const GED_FIELDS: readonly WordField[] = [{ name: 'pending', index: W_PENDING, ...INT32 }];
 
 export class Ged implements BusDevice {
   static readonly stateWords = OWN_WORDS;
@@ -65,6 +69,28 @@ export class Ged implements BusDevice {
     this.state = asSharedState(state);
     this.words = deviceWords(this.state, OWN_WORDS, this.name);
     this.irq = deps.irq;
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, GED_STATE_VERSION, GED_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, GED_STATE_VERSION, GED_FIELDS, saved);
+    Atomics.store(this.words, W_IRQ_LEVEL, 0); // a fresh irqchip's line is low until reassertIrq()
+  }
+
+  /** Drives the irq line to the level the pending bits imply (after a restore). */
+  reassertIrq(): void {
+    this.state.lock();
+    let level: number;
+    try {
+      Atomics.store(this.words, W_IRQ_LEVEL, -1); // unknown: forces a set()
+      level = this.setPending(this.words[W_PENDING]);
+    } finally {
+      this.state.unlock();
+    }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
   }
 
   /** Host side: marks `events` (GedEvent bits) pending and raises the interrupt. */
