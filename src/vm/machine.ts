@@ -8,7 +8,7 @@ import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from '../actors/vcpu-spec.
 import type { VcpuPool } from '../actors/vcpu-pool.js';
 import { cpuidForVcpu } from './cpuid.js';
 import { loadPayload, type PayloadConfig } from './load-payload.js';
-import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
+import { buildPlatform, createPlatformShared, platformDeps, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
 import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from '../actors/exit-timing.js';
@@ -74,11 +74,11 @@ export class Machine {
       context.log?.(`payload ${config.payload.kernel}: ${boot.mode} entry, command line "${cmdline}"`);
 
       const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
-      const platform = buildPlatform(shared, {
+      const platform = buildPlatform(shared.devices, platformDeps(shared, {
         irq: (line) => ({ set: (level) => vm.irqLine(line, level) }),
         // Only vCPU workers see guest writes; the main thread's copy never raises lifecycle requests.
         lifecycle: { guestExit: () => {}, reset: () => {} },
-      });
+      }));
 
       const supported = context.kvm.supportedCpuid();
       const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);
