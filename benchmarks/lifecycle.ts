@@ -41,7 +41,7 @@ function endingTick(s: Stamps): number {
   const [before, last] = s.last.slice(-2);
   return (last + ((last - before + TWO_32) % TWO_32)) % TWO_32;
 }
-const hostTick = (ns: string | bigint): number => pmTimerTicks(BigInt(ns));
+const hostTick = (ns: string | bigint): number => pmTimerTicks(Number(ns));
 
 /** One Stamps per boot that printed all its stamps. */
 function parseStamps(serial: string): Stamps[] {

@@ -3,7 +3,7 @@
 // what the run loop needs. The vCPU worker runs it; the benchmarks' profile worker measures it.
 import { native, type NativeAddon, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.js';
 import { KVM_REGS_SIZE, decodeRegs } from '../kvm/structs.js';
-import { buildPlatform } from '../vm/platform.js';
+import { buildPlatform, platformDeps } from '../vm/platform.js';
 import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
 import { ExitRecordView } from '../kvm/exit-record.js';
@@ -35,13 +35,13 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
     throw error;
   }
   const pending: PendingStop = { stop: null };
-  const platform = buildPlatform(spec.platform, {
+  const platform = buildPlatform(spec.platform.devices, platformDeps(spec.platform, {
     irq: (line) => ({ set: (level) => addon.irqLine(spec.vmFd, line, level) }),
     lifecycle: {
       guestExit: (reason) => (pending.stop ??= { kind: 'guest-exit', reason }),
       reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
     },
-  });
+  }));
   const regs = new Uint8Array(KVM_REGS_SIZE);
   const context: LoopContext = {
     pio: platform.pio,

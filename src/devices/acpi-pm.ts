@@ -9,8 +9,8 @@
 // No register state at all, so nothing is shared; two registers in one byte, one device.
 //
 // AcpiPmTimer, four bytes at port 0x608: the free-running 3.579545 MHz counter, 32 bits wide (the FADT
-// must set TMR_VAL_EXT). It is computed from the monotonic clock on every read, so every thread's copy
-// agrees without shared state. Writes are ignored.
+// must set TMR_VAL_EXT). It is computed from the guest clock on every read (guest-clock.ts: shared by
+// every thread, saved with the VM), so it has no state of its own. Writes are ignored.
 import type { BusDevice, Clock, LifecycleSink } from './device.js';
 import { systemClock } from './device.js';
 import { PM_TIMER_HZ } from './addresses.js';
@@ -49,10 +49,10 @@ const NS_PER_S = 1_000_000_000;
 const TWO_32 = 0x1_0000_0000;
 
 /** Ticks of a PM_TIMER_HZ counter after `ns` nanoseconds, modulo 2^32; exact integer arithmetic. */
-export function pmTimerTicks(ns: bigint): number {
-  // One BigInt→number conversion; seconds and the sub-second part are then multiplied separately so
-  // every product stays below 2^53 (exact for ~80 years of uptime) and the result never runs backwards.
-  const total = Number(ns);
+export function pmTimerTicks(ns: number): number {
+  // Seconds and the sub-second part are multiplied separately so every product stays below 2^53
+  // (exact for ~80 years of uptime) and the result never runs backwards.
+  const total = ns;
   const seconds = Math.floor(total / NS_PER_S);
   const fraction = total - seconds * NS_PER_S;
   const ticks = seconds * PM_TIMER_HZ + Math.floor((fraction * PM_TIMER_HZ) / NS_PER_S);

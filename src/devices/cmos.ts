@@ -19,6 +19,7 @@ import { systemClock } from './device.js';
 import { ByteRegisterDevice } from './byte-registers.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { BYTE, INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 import { civilFromDays, daysFromCivil, weekdayFromDays } from './calendar.js';
 
 /** Guest RAM in bytes, split at the 4 GiB boundary (the MMIO hole sits just below it). */
@@ -120,6 +121,14 @@ export interface CmosDeps {
   name?: string;
 }
 
+/** Saved fields, version 1: the offset is from the guest clock (guest-clock.ts), so it is not host-relative. */
+const CMOS_STATE_VERSION = 1;
+const CMOS_FIELDS: readonly WordField[] = [
+  { name: 'index', index: W_INDEX, ...BYTE },
+  { name: 'clockOffsetSeconds', index: W_CLOCK_OFFSET, ...INT32 },
+  { name: 'ram', index: W_RAM, length: RAM_SIZE, ...BYTE },
+];
+
 export class Cmos extends ByteRegisterDevice {
   static readonly stateWords = OWN_WORDS;
 
@@ -152,6 +161,14 @@ export class Cmos extends ByteRegisterDevice {
     this.words = deviceWords(this.state, OWN_WORDS, this.name);
     this.lifecycle = deps.lifecycle;
     this.clock = deps.clock ?? systemClock;
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, CMOS_STATE_VERSION, CMOS_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, CMOS_STATE_VERSION, CMOS_FIELDS, saved);
   }
 
   protected readByte(offset: number): number {

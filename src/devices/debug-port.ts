@@ -12,12 +12,20 @@
 import type { BusDevice, ByteSink } from './device.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { BYTE, INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 
 const W_LAST_CODE = 1;
 const W_COUNT_LOW = 2;
 const W_COUNT_HIGH = 3;
 const OWN_WORDS = 3;
 const TWO_32 = 0x1_0000_0000;
+
+const POST_CODE_STATE_VERSION = 1;
+const POST_CODE_FIELDS: readonly WordField[] = [
+  { name: 'lastCode', index: W_LAST_CODE, ...BYTE },
+  { name: 'countLow', index: W_COUNT_LOW, ...INT32 },
+  { name: 'countHigh', index: W_COUNT_HIGH, ...INT32 },
+];
 
 export class PostCodePort implements BusDevice {
   static readonly stateWords = OWN_WORDS;
@@ -34,6 +42,14 @@ export class PostCodePort implements BusDevice {
     this.name = deps.name ?? 'post-code';
     this.state = asSharedState(state);
     this.words = deviceWords(this.state, OWN_WORDS, this.name);
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, POST_CODE_STATE_VERSION, POST_CODE_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, POST_CODE_STATE_VERSION, POST_CODE_FIELDS, saved);
   }
 
   read(_offset: number, _size: number): number {

@@ -28,14 +28,21 @@ export interface ByteSink {
   write(byte: number): void;
 }
 
-/** Monotonic time in nanoseconds (PM timer); wall-clock time in ms (RTC). Injected for tests. */
+/**
+ * The guest's time (guest-clock.ts): monotonic nanoseconds since the guest's zero (PM timer), as a
+ * number so reads allocate no BigInt; wall-clock ms (RTC). Injected for tests.
+ */
 export interface Clock {
-  monotonicNs(): bigint;
+  monotonicNs(): number;
   wallMs(): number;
 }
 
+/** For a device built without a VM (tests, tools): the host's clocks. */
 export const systemClock: Clock = {
-  monotonicNs: () => process.hrtime.bigint(),
+  monotonicNs: () => {
+    const [s, ns] = process.hrtime();
+    return s * 1e9 + ns;
+  },
   wallMs: () => Date.now(),
 };
 

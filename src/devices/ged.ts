@@ -34,6 +34,8 @@
 import type { BusDevice, IrqLine } from './device.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
+import { applyLevel, updateLevel } from './irq-level.js';
 
 export const GedEvent = {
   POWER_BUTTON: 1 << 0,
@@ -46,6 +48,9 @@ export const GedRegister = {
 const W_PENDING = 1;
 const W_IRQ_LEVEL = 2;
 const OWN_WORDS = 2;
+
+const GED_STATE_VERSION = 1;
+const GED_FIELDS: readonly WordField[] = [{ name: 'pending', index: W_PENDING, ...INT32 }];
 
 export class Ged implements BusDevice {
   static readonly stateWords = OWN_WORDS;
@@ -66,15 +71,44 @@ export class Ged implements BusDevice {
     this.irq = deps.irq;
   }
 
-  /** Host side: marks `events` (GedEvent bits) pending and raises the interrupt. */
-  notify(events: number): void {
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, GED_STATE_VERSION, GED_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, GED_STATE_VERSION, GED_FIELDS, saved);
+    Atomics.store(this.words, W_IRQ_LEVEL, 0); // a fresh irqchip's line is low until reassertIrq()
+  }
+
+  /** Drives the irq line to the level the pending bits imply (after a restore). */
+  reassertIrq(): void {
     this.state.lock();
+    let level: number;
     try {
-      this.words[W_PENDING] |= events;
-      this.updateIrq();
+      Atomics.store(this.words, W_IRQ_LEVEL, -1); // unknown: forces a set()
+      level = this.setPending(this.words[W_PENDING]);
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+  }
+
+  /** Host side: marks `events` (GedEvent bits) pending and raises the interrupt. */
+  notify(events: number): void {
+    this.state.lock();
+    let level: number;
+    try {
+      level = this.setPending(this.words[W_PENDING] | events);
+    } finally {
+      this.state.unlock();
+    }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+  }
+
+  /** notify() for the main thread: never blocks on the lock. */
+  async notifyAsync(events: number): Promise<void> {
+    const level = await this.state.runAsync(() => this.setPending(this.words[W_PENDING] | events));
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
   }
 
   /** Pending event bits, without clearing them (diagnostics, tests). */
@@ -87,15 +121,16 @@ export class Ged implements BusDevice {
     const width = Math.min(size, 4 - offset);
     const mask = (width >= 4 ? 0xffff_ffff : (1 << (8 * width)) - 1) << (8 * offset);
     let value: number;
+    let level: number;
     this.state.lock();
     try {
       const pending = this.words[W_PENDING];
       value = (pending & mask) >>> (8 * offset);
-      this.words[W_PENDING] = pending & ~mask;
-      this.updateIrq();
+      level = this.setPending(pending & ~mask);
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
     return value >>> 0;
   }
 
@@ -103,12 +138,9 @@ export class Ged implements BusDevice {
     // EVT is read-to-clear; nothing to write
   }
 
-  /** Inside the lock, so concurrent notify() and read() cannot reorder the line's set() calls. */
-  private updateIrq(): void {
-    const level = this.words[W_PENDING] !== 0 ? 1 : 0;
-    if (level !== this.words[W_IRQ_LEVEL]) {
-      this.words[W_IRQ_LEVEL] = level;
-      this.irq.set(level === 1);
-    }
+  /** Under the lock: stores the pending bits; returns the line's new level, or NO_CHANGE. */
+  private setPending(pending: number): number {
+    this.words[W_PENDING] = pending;
+    return updateLevel(this.words, W_IRQ_LEVEL, pending !== 0 ? 1 : 0);
   }
 }

@@ -14,6 +14,7 @@ import type { LifecycleSink } from './device.js';
 import { ByteRegisterDevice } from './byte-registers.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { BYTE, FLAG, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 
 const DATA = 0; // port 0x60
 const PORT_B = 1; // port 0x61
@@ -63,6 +64,17 @@ const W_PORT_B = 6;
 const W_OUTPUT_PORT = 7;
 const OWN_WORDS = 7;
 
+const I8042_STATE_VERSION = 1;
+const I8042_FIELDS: readonly WordField[] = [
+  { name: 'ctr', index: W_CTR, ...BYTE },
+  { name: 'output', index: W_OUTPUT, ...BYTE },
+  { name: 'obf', index: W_OBF, ...FLAG },
+  { name: 'lastWasCommand', index: W_LAST_WAS_COMMAND, ...FLAG },
+  { name: 'pendingCommand', index: W_PENDING_COMMAND, ...BYTE },
+  { name: 'portB', index: W_PORT_B, ...BYTE },
+  { name: 'outputPort', index: W_OUTPUT_PORT, ...BYTE },
+];
+
 export class I8042 extends ByteRegisterDevice {
   static readonly stateWords = OWN_WORDS;
 
@@ -84,6 +96,14 @@ export class I8042 extends ByteRegisterDevice {
     this.state = asSharedState(state);
     this.words = deviceWords(this.state, OWN_WORDS, this.name);
     this.lifecycle = deps.lifecycle;
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, I8042_STATE_VERSION, I8042_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, I8042_STATE_VERSION, I8042_FIELDS, saved);
   }
 
   protected readByte(offset: number): number {

@@ -12,4 +12,7 @@ export { I8042, I8042Command } from './i8042.js';
 export { Cmos, CmosIndex, memorySizeBytes, type CmosDeps, type GuestRamLayout } from './cmos.js';
 export { DebugConsole, PostCodePort } from './debug-port.js';
 export { PciNoDevices } from './pci-none.js';
+export { DeviceManager, type DeviceEntry, type DeviceId, type DeviceSharing, type DevicesState } from './device-manager.js';
+export { GuestClock, type GuestClockState } from './guest-clock.js';
+export { DeviceStateError, type SavedDeviceState, type Stateful } from './saved-state.js';
 export { buildPlatform, createPlatformState, type Platform, type PlatformDeps, type PlatformState } from './platform.js';

@@ -7,12 +7,16 @@ import type { BusDevice } from './device.js';
 import { allOnes } from './byte-registers.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 
 /** enable (31), bus (23:16), device (15:11), function (10:8), register (7:2); 30:24 and 1:0 read 0 */
 const ADDRESS_WRITABLE = 0x80ff_fffc;
 
 const W_ADDRESS = 1;
 const OWN_WORDS = 1;
+
+const PCI_STATE_VERSION = 1;
+const PCI_FIELDS: readonly WordField[] = [{ name: 'address', index: W_ADDRESS, ...INT32 }];
 
 export class PciNoDevices implements BusDevice {
   static readonly stateWords = OWN_WORDS;
@@ -29,6 +33,14 @@ export class PciNoDevices implements BusDevice {
     this.name = deps.name ?? 'pci-config';
     this.state = asSharedState(state);
     this.words = deviceWords(this.state, OWN_WORDS, this.name);
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, PCI_STATE_VERSION, PCI_FIELDS);
+  }
+
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, PCI_STATE_VERSION, PCI_FIELDS, saved);
   }
 
   read(offset: number, size: number): number {

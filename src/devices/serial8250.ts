@@ -22,6 +22,14 @@ import type { ByteSink, IrqLine } from './device.js';
 import { ByteRegisterDevice } from './byte-registers.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
+import { applyLevel, NO_CHANGE, updateLevel } from './irq-level.js';
+import { restoreWords, saveWords, type SavedDeviceState } from './saved-state.js';
+import {
+  FIFO_SIZE, W_IER, W_LCR, W_MCR, W_LSR_ERRORS, W_MSR, W_SCR, W_DLL, W_DLM, W_FCR, W_THRE_PENDING, W_RX_HEAD, W_RX_COUNT, W_IRQ_LEVEL, W_RX_SPACE_SEQ, W_RX_FIFO, OWN_WORDS, SERIAL_FIELDS, SERIAL_STATE_VERSION,
+} from './serial8250-state.js';
+import {
+  IER_RDI, IER_THRI, IER_RLSI, IER_MSI, IER_VALID, IIR_NO_INT, IIR_MSI, IIR_THRI, IIR_RDI, IIR_RLSI, IIR_RX_TIMEOUT, IIR_FIFO_ENABLED, FCR_ENABLE, FCR_CLEAR_RX, FCR_DMA, FCR_TRIGGER, TRIGGER_LEVELS, LCR_DLAB, MCR_DTR, MCR_RTS, MCR_OUT1, MCR_OUT2, MCR_LOOP, MCR_VALID, LSR_DR, LSR_OE, LSR_ERRORS, LSR_THRE, LSR_TEMT, MSR_DCTS, MSR_DDSR, MSR_TERI, MSR_DDCD, MSR_DELTAS, MSR_CTS, MSR_DSR, MSR_RI, MSR_DCD, EXTERNAL_LINES,
+} from './serial8250-state.js';
 
 /** Register offsets from the UART's base port. */
 export const UartRegister = {
@@ -31,74 +39,6 @@ export const UartRegister = {
   LCR: 3, MCR: 4, LSR: 5, MSR: 6, SCR: 7,
 } as const;
 
-const IER_RDI = 0x01;
-const IER_THRI = 0x02;
-const IER_RLSI = 0x04;
-const IER_MSI = 0x08;
-const IER_VALID = 0x0f;
-
-const IIR_NO_INT = 0x01;
-const IIR_MSI = 0x00;
-const IIR_THRI = 0x02;
-const IIR_RDI = 0x04;
-const IIR_RLSI = 0x06;
-const IIR_RX_TIMEOUT = 0x0c;
-const IIR_FIFO_ENABLED = 0xc0;
-
-const FCR_ENABLE = 0x01;
-const FCR_CLEAR_RX = 0x02;
-const FCR_DMA = 0x08;
-const FCR_TRIGGER = 0xc0;
-const TRIGGER_LEVELS = [1, 4, 8, 14];
-
-const LCR_DLAB = 0x80;
-
-const MCR_DTR = 0x01;
-const MCR_RTS = 0x02;
-const MCR_OUT1 = 0x04;
-const MCR_OUT2 = 0x08;
-const MCR_LOOP = 0x10;
-const MCR_VALID = 0x1f;
-
-const LSR_DR = 0x01;
-const LSR_OE = 0x02;
-const LSR_ERRORS = 0x1e; // OE, PE, FE, BI: sticky until LSR is read
-const LSR_THRE = 0x20;
-const LSR_TEMT = 0x40;
-
-const MSR_DCTS = 0x01;
-const MSR_DDSR = 0x02;
-const MSR_TERI = 0x04;
-const MSR_DDCD = 0x08;
-const MSR_DELTAS = 0x0f;
-const MSR_CTS = 0x10;
-const MSR_DSR = 0x20;
-const MSR_RI = 0x40;
-const MSR_DCD = 0x80;
-/** Lines seen from the host side: carrier, DSR and CTS up, so getty and Linux's CLOCAL-less opens proceed. */
-const EXTERNAL_LINES = MSR_DCD | MSR_DSR | MSR_CTS;
-
-const FIFO_SIZE = 16;
-
-// Shared words (0 is the lock).
-const W_IER = 1;
-const W_LCR = 2;
-const W_MCR = 3;
-const W_LSR_ERRORS = 4;
-const W_MSR = 5;
-const W_SCR = 6;
-const W_DLL = 7;
-const W_DLM = 8;
-const W_FCR = 9;
-const W_THRE_PENDING = 10;
-const W_RX_HEAD = 11;
-const W_RX_COUNT = 12;
-const W_IRQ_LEVEL = 13;
-/** bumped (and notified) whenever room may have appeared in the receive FIFO */
-const W_RX_SPACE_SEQ = 14;
-const W_RX_FIFO = 15;
-const OWN_WORDS = W_RX_FIFO + FIFO_SIZE - 1;
-
 /** Lines the UART sees on its modem inputs: its own outputs in loopback, the host's otherwise. */
 function modemInputs(mcr: number): number {
   if ((mcr & MCR_LOOP) === 0) return EXTERNAL_LINES;
@@ -107,9 +47,6 @@ function modemInputs(mcr: number): number {
     | ((mcr & MCR_OUT1) !== 0 ? MSR_RI : 0)
     | ((mcr & MCR_OUT2) !== 0 ? MSR_DCD : 0);
 }
-
-type WaitResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-type AtomicsWithWaitAsync = { waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitResult };
 
 export interface Serial8250Deps {
   /** the UART's interrupt output (IRQ 4 for COM1), driven only on level changes */
@@ -152,27 +89,54 @@ export class Serial8250 extends ByteRegisterDevice {
    * loopback mode, where the UART is cut off from the line). Raises the data interrupt if enabled.
    */
   receive(bytes: Uint8Array): number {
-    const w = this.words;
-    let accepted = 0;
+    let accepted: number;
+    let level: number;
     this.state.lock();
     try {
-      if ((w[W_MCR] & MCR_LOOP) === 0) {
-        while (accepted < bytes.length && this.pushRx(bytes[accepted])) accepted++;
-        if (accepted > 0) this.updateIrq();
-      }
+      accepted = this.pushReceived(bytes);
+      level = this.rxLevel;
     } finally {
       this.state.unlock();
+    }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+    return accepted;
+  }
+
+  /** receive() for the main thread: never blocks on the lock. */
+  async receiveAsync(bytes: Uint8Array): Promise<number> {
+    let level = NO_CHANGE;
+    const accepted = await this.state.runAsync(() => {
+      const n = this.pushReceived(bytes);
+      level = this.rxLevel;
+      return n;
+    });
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
+    return accepted;
+  }
+
+  /** pushReceived()'s second answer, read by its caller while still under the lock */
+  private rxLevel = NO_CHANGE;
+
+  /** Under the lock: queues what fits; leaves the new irq level in rxLevel. */
+  private pushReceived(bytes: Uint8Array): number {
+    let accepted = 0;
+    this.rxLevel = NO_CHANGE;
+    if ((this.words[W_MCR] & MCR_LOOP) === 0) {
+      while (accepted < bytes.length && this.pushRx(bytes[accepted])) accepted++;
+      if (accepted > 0) this.rxLevel = this.updateIrq();
     }
     return accepted;
   }
 
-  /** How many bytes `receive()` would accept now. */
+  /**
+   * How many bytes `receive()` would accept now. Read without the lock (a hint: waitForRxSpace's
+   * sequence word catches any change that races with it), so the main thread never waits here.
+   */
   get rxSpace(): number {
     const w = this.words;
-    this.state.lock();
-    const space = (w[W_MCR] & MCR_LOOP) !== 0 ? 0 : this.rxCapacity() - w[W_RX_COUNT];
-    this.state.unlock();
-    return space;
+    if ((Atomics.load(w, W_MCR) & MCR_LOOP) !== 0) return 0;
+    const capacity = (Atomics.load(w, W_FCR) & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1;
+    return Math.max(0, capacity - Atomics.load(w, W_RX_COUNT));
   }
 
   /**
@@ -183,14 +147,39 @@ export class Serial8250 extends ByteRegisterDevice {
   waitForRxSpace(timeoutMs = Infinity): Promise<boolean> {
     const seq = Atomics.load(this.words, W_RX_SPACE_SEQ);
     if (this.rxSpace > 0) return Promise.resolve(true);
-    const result = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(this.words, W_RX_SPACE_SEQ, seq, timeoutMs);
+    const result = Atomics.waitAsync(this.words, W_RX_SPACE_SEQ, seq, timeoutMs);
     if (!result.async) return Promise.resolve(result.value !== 'timed-out');
     return result.value.then((outcome) => outcome !== 'timed-out');
+  }
+
+  save(): SavedDeviceState {
+    return saveWords(this.state, this.name, SERIAL_STATE_VERSION, SERIAL_FIELDS);
+  }
+
+  /** Restores registers and FIFO; the line counts as low until reassertIrq() drives what they imply. */
+  restore(saved: unknown): void {
+    restoreWords(this.state, this.name, SERIAL_STATE_VERSION, SERIAL_FIELDS, saved);
+    Atomics.store(this.words, W_IRQ_LEVEL, 0);
+    this.signalRxSpace();
+  }
+
+  /** Drives the irq line to the level the registers imply (after a restore into a fresh irqchip). */
+  reassertIrq(): void {
+    this.state.lock();
+    let level: number;
+    try {
+      Atomics.store(this.words, W_IRQ_LEVEL, -1); // unknown: forces a set()
+      level = this.updateIrq();
+    } finally {
+      this.state.unlock();
+    }
+    applyLevel(this.irq, this.words, W_IRQ_LEVEL, level);
   }
 
   protected readByte(offset: number): number {
     const w = this.words;
     let value: number;
+    let level: number;
     this.state.lock();
     try {
       switch (offset) {
@@ -222,16 +211,18 @@ export class Serial8250 extends ByteRegisterDevice {
         default:
           value = 0xff;
       }
-      this.updateIrq();
+      level = this.updateIrq();
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     return value;
   }
 
   protected writeByte(offset: number, value: number): void {
     const w = this.words;
     let transmit = -1;
+    let level: number;
     this.state.lock();
     try {
       switch (offset) {
@@ -263,10 +254,11 @@ export class Serial8250 extends ByteRegisterDevice {
         default:
           break; // LSR and MSR are read-only
       }
-      this.updateIrq();
+      level = this.updateIrq();
     } finally {
       this.state.unlock();
     }
+    applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     // outside the lock: a sink may feed bytes back through receive()
     if (transmit >= 0) this.output.write(transmit);
   }
@@ -385,13 +377,9 @@ export class Serial8250 extends ByteRegisterDevice {
     return IIR_NO_INT;
   }
 
-  /** Drives the IRQ line on level changes only; inside the lock so two threads cannot reorder set() calls. */
-  private updateIrq(): void {
+  /** The line's new level if it changed, else NO_CHANGE; the caller applies it after unlocking. */
+  private updateIrq(): number {
     const w = this.words;
-    const level = (w[W_MCR] & MCR_OUT2) !== 0 && this.pendingInterrupt() !== IIR_NO_INT ? 1 : 0;
-    if (level !== w[W_IRQ_LEVEL]) {
-      w[W_IRQ_LEVEL] = level;
-      this.irq.set(level === 1);
-    }
+    return updateLevel(w, W_IRQ_LEVEL, (w[W_MCR] & MCR_OUT2) !== 0 && this.pendingInterrupt() !== IIR_NO_INT ? 1 : 0);
   }
 }

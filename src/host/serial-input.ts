@@ -10,8 +10,8 @@ import { VmmError } from '../errors.js';
 
 /** The host side of a UART's receiver (Serial8250 is one). */
 export interface UartReceiver {
-  /** queues as many bytes as fit, returns how many */
-  receive(bytes: Uint8Array): number;
+  /** queues as many bytes as fit, resolves how many; never blocks the calling thread */
+  receiveAsync(bytes: Uint8Array): Promise<number>;
   /** resolves true when room may have appeared, false on timeout; never blocks */
   waitForRxSpace(timeoutMs?: number): Promise<boolean>;
 }
@@ -65,7 +65,7 @@ export class SerialInputQueue {
     try {
       while (!this.closedBy && this.pending.length > 0) {
         const head = this.pending[0];
-        head.offset += this.uart.receive(head.bytes.subarray(head.offset));
+        head.offset += await this.uart.receiveAsync(head.bytes.subarray(head.offset));
         if (head.offset === head.bytes.length) {
           this.pending.shift();
           head.resolve();

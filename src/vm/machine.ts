@@ -7,7 +7,7 @@ import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
 import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
 import { cpuidForVcpu } from './cpuid.js';
 import { loadPayload, type PayloadConfig } from './load-payload.js';
-import { buildPlatform, createPlatformShared, type Platform, type PlatformHostSide } from './platform.js';
+import { buildPlatform, createPlatformShared, platformDeps, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
 import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from './exit-timing-layout.js';
@@ -75,11 +75,11 @@ export class Machine {
       context.log?.(`payload ${config.payload.kernel}: ${boot.mode} entry, command line "${cmdline}"`);
 
       const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
-      const platform = buildPlatform(shared, {
+      const platform = buildPlatform(shared.devices, platformDeps(shared, {
         irq: (line) => ({ set: (level) => vm.irqLine(line, level) }),
         // Only vCPU workers see guest writes; the main thread's copy never raises lifecycle requests.
         lifecycle: { guestExit: () => {}, reset: () => {} },
-      });
+      }));
 
       const supported = context.kvm.supportedCpuid();
       const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);

@@ -1,12 +1,12 @@
-// The devices of one VM build as every thread sees them: the device state (shared memory), and the
-// rings that carry the guest's serial and debug-console bytes to the main thread. The same function
-// builds the platform in each vCPU worker and on the main thread.
+// What a thread needs to build the devices of one VM build: the device state (shared memory) and the
+// rings that carry the guest's serial and debug-console bytes to the main thread. Each vCPU worker and
+// the main thread pass it to the one buildPlatform() (src/devices/platform.ts) through platformDeps().
 import { ByteRing } from '../host/byte-ring.js';
-import { buildPlatform as buildDevicePlatform, createPlatformState, type Platform, type PlatformState } from '../devices/platform.js';
+import { createPlatformState, type PlatformDeps, type PlatformState } from '../devices/platform.js';
 import type { IrqLine, LifecycleSink } from '../devices/device.js';
 import { MMIO_HOLE_START, type RamRegion } from '../boot/memory-layout.js';
 
-export type { Platform };
+export { buildPlatform, type Platform } from '../devices/platform.js';
 
 /** Rings owned by the VMM (they outlive VM builds), drained on the main thread. */
 export interface PlatformHostSide {
@@ -36,16 +36,12 @@ export interface PlatformThreadDeps {
   lifecycle: LifecycleSink;
 }
 
-export function buildPlatform(shared: PlatformShared, deps: PlatformThreadDeps): Platform {
-  const serialRing = new ByteRing(shared.host.serialOut);
-  const debugRing = new ByteRing(shared.host.debugOut);
-  return buildDevicePlatform(
-    {
-      lifecycle: deps.lifecycle,
-      irq: deps.irq,
-      serialOutput: shared.serialEnabled ? serialRing : null,
-      debugLog: debugRing,
-    },
-    shared.devices,
-  );
+/** This thread's side effects for buildPlatform(shared.devices, …): its irq lines, lifecycle, the rings. */
+export function platformDeps(shared: PlatformShared, deps: PlatformThreadDeps): PlatformDeps {
+  return {
+    lifecycle: deps.lifecycle,
+    irq: deps.irq,
+    serialOutput: shared.serialEnabled ? new ByteRing(shared.host.serialOut) : null,
+    debugLog: new ByteRing(shared.host.debugOut),
+  };
 }

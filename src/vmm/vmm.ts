@@ -144,7 +144,7 @@ export class VmmCore {
   /** vm.power-button: presses the ACPI power button; a guest that handles it powers off. */
   powerButton(): Promise<void> {
     return this.request('power-button', async () => {
-      this.machine!.platform.ged.notify(1);
+      await this.machine!.platform.ged.notifyAsync(1);
     });
   }
 

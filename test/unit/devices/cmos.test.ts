@@ -8,7 +8,7 @@ const GiB = 1024 * MiB;
 
 function setup(memory: GuestRamLayout = { belowFourGiB: 256 * MiB, aboveFourGiB: 0 }) {
   const lifecycle = new FakeLifecycle();
-  const clock = new FakeClock(0n, Date.UTC(2024, 1, 29, 13, 45, 30, 999)); // a Thursday, leap day
+  const clock = new FakeClock(0, Date.UTC(2024, 1, 29, 13, 45, 30, 999)); // a Thursday, leap day
   const cmos = new Cmos({ lifecycle, clock, memory });
   const bus = new PioBus();
   bus.register(0x70, 2, cmos);

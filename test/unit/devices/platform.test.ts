@@ -13,14 +13,14 @@ function deps() {
     irq: (line) => lines.get(line) ?? lines.set(line, new FakeIrq()).get(line)!,
     serialOutput,
     debugLog,
-    clock: new FakeClock(1_000_000_000n, Date.UTC(2030, 5, 15)),
+    clock: new FakeClock(1_000_000_000, Date.UTC(2030, 5, 15)),
   };
   return { platformDeps, lines, lifecycle, serialOutput, debugLog };
 }
 
 test('every device of LIFECYCLE.md §6 answers at its address', (t) => {
   const d = deps();
-  const { pio, mmio } = buildPlatform(d.platformDeps, createPlatformState({ belowFourGiB: 512 * 2 ** 20, aboveFourGiB: 0 }));
+  const { pio, mmio } = buildPlatform(createPlatformState({ belowFourGiB: 512 * 2 ** 20, aboveFourGiB: 0 }), d.platformDeps);
   t.is(pio.read(0x3fd, 1), 0x60, 'COM1 LSR');
   pio.write(0x3f8, 1, 0x41);
   t.is(d.serialOutput.text, 'A');
@@ -48,8 +48,8 @@ test('platforms built over one state are one machine (main thread and a vCPU wor
   const state = createPlatformState({ belowFourGiB: 2 ** 30, aboveFourGiB: 0 });
   const main = deps();
   const vcpu = deps();
-  const host = buildPlatform(main.platformDeps, state);
-  const guest = buildPlatform(vcpu.platformDeps, state);
+  const host = buildPlatform(state, main.platformDeps);
+  const guest = buildPlatform(state, vcpu.platformDeps);
   guest.pio.write(0x3fc, 1, 0x08); // OUT2
   guest.pio.write(0x3f9, 1, 0x01); // RDI
   host.serial!.receive(Uint8Array.of(0x0d));

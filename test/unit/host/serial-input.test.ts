@@ -95,7 +95,7 @@ test('a UART that accepts nothing (loopback) holds the bytes until it accepts ag
 
 test('a UART failing on receive closes the queue with an internal error', async (t) => {
   const broken: UartReceiver = {
-    receive: () => {
+    receiveAsync: async () => {
       throw new Error('KVM_IRQ_LINE: bad file descriptor');
     },
     waitForRxSpace: async () => true,

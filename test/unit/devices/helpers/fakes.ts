@@ -33,8 +33,8 @@ export class ByteCollector implements ByteSink {
 }
 
 export class FakeClock implements Clock {
-  constructor(public ns = 0n, public ms = 0) {}
-  monotonicNs(): bigint {
+  constructor(public ns = 0, public ms = 0) {}
+  monotonicNs(): number {
     return this.ns;
   }
   wallMs(): number {
