@@ -14,6 +14,7 @@
 import type { BusDevice, Clock, LifecycleSink } from './device.js';
 import { systemClock } from './device.js';
 import { PM_TIMER_HZ } from './addresses.js';
+import { TWO_32 } from '../util/units.js';
 
 const RESET_VALUE = 1;
 const SLP_EN = 1 << 5;
@@ -46,7 +47,6 @@ export class AcpiSleepReset implements BusDevice {
 }
 
 const NS_PER_S = 1_000_000_000;
-const TWO_32 = 0x1_0000_0000;
 
 /** Ticks of a PM_TIMER_HZ counter after `ns` nanoseconds, modulo 2^32; exact integer arithmetic. */
 export function pmTimerTicks(ns: number): number {

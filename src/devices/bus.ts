@@ -10,7 +10,8 @@
 // which decides what the bytes past its end read as. Accesses nobody claims read as all ones (an
 // undriven bus) and writes to them are dropped; both are counted so stray guest I/O shows up in stats.
 import type { BusDevice } from './device.js';
-import { allOnes, hex } from './byte-registers.js';
+import { allOnes } from './byte-registers.js';
+import { TWO_32, hex } from '../util/units.js';
 
 const PORT_SPACE = 0x1_0000;
 const NO_SLOT = 0;
@@ -91,7 +92,6 @@ export class PioBus {
 }
 
 const MMIO_LIMIT = Number.MAX_SAFE_INTEGER;
-const TWO_32 = 0x1_0000_0000;
 
 export class MmioBus {
   // Parallel arrays sorted by base; registration is rare, lookups are not.

@@ -32,4 +32,3 @@ export function allOnes(size: number): number {
   return size >= 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
 }
 
-export const hex = (value: number): string => '0x' + value.toString(16);

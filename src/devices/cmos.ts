@@ -21,6 +21,7 @@ import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
 import { BYTE, INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
 import { civilFromDays, daysFromCivil, weekdayFromDays } from './calendar.js';
+import { KiB, MiB, GiB } from '../util/units.js';
 
 /** Guest RAM in bytes, split at the 4 GiB boundary (the MMIO hole sits just below it). */
 export interface GuestRamLayout {
@@ -60,10 +61,6 @@ const REG_B_24H = 0x02;
 const REG_B_DEFAULT = REG_B_24H;
 const REG_D_VALID_RAM = 0x80;
 const HOUR_PM = 0x80;
-
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 const W_INDEX = 1;
 /** seconds the guest's clock runs ahead of the host's (set when the guest sets the time) */

@@ -13,12 +13,12 @@ import type { BusDevice, ByteSink } from './device.js';
 import { asSharedState, deviceWords } from './device-state.js';
 import { SharedState } from './shared-state.js';
 import { BYTE, INT32, restoreWords, saveWords, type SavedDeviceState, type WordField } from './saved-state.js';
+import { TWO_32 } from '../util/units.js';
 
 const W_LAST_CODE = 1;
 const W_COUNT_LOW = 2;
 const W_COUNT_HIGH = 3;
 const OWN_WORDS = 3;
-const TWO_32 = 0x1_0000_0000;
 
 const POST_CODE_STATE_VERSION = 1;
 const POST_CODE_FIELDS: readonly WordField[] = [
