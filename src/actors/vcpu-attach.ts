@@ -2,7 +2,7 @@
 // and set to its entry state, this thread's device buses over the build's shared device state, and
 // what the run loop needs. The vCPU worker runs it; the benchmarks' profile worker measures it.
 import { native, type NativeAddon, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.js';
-import { KVM_REGS_SIZE, decodeRegs } from '../kvm/structs.js';
+import { getRegs } from '../kvm/vcpu-ops.js';
 import { buildPlatform, platformDeps } from '../vm/platform.js';
 import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
@@ -42,7 +42,6 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
       reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
     },
   }));
-  const regs = new Uint8Array(KVM_REGS_SIZE);
   const context: LoopContext = {
     pio: platform.pio,
     mmio: platform.mmio,
@@ -51,10 +50,7 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
     counters: vcpuCounters(spec.counters, spec.vcpuId),
     pending,
     completer: spec.quirks.completeInstructions ? instructionCompleter(vcpu) : undefined,
-    describeLocation: () => {
-      vcpu.getRegs(regs);
-      return { rip: '0x' + decodeRegs(regs).rip.toString(16) };
-    },
+    describeLocation: () => ({ rip: '0x' + getRegs(vcpu).rip.toString(16) }),
     vcpuId: spec.vcpuId,
   };
   const bare = guestEntry(addon, vcpu);

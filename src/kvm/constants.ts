@@ -25,18 +25,4 @@ export const KvmExitName: Record<number, string> = Object.fromEntries(
 export const KvmInternalError = { EMULATION: 1, SIMUL_EX: 2, DELIVERY_EV: 3, UNEXPECTED_EXIT_REASON: 4 } as const;
 export const KvmSystemEvent = { SHUTDOWN: 1, RESET: 2, CRASH: 3 } as const;
 
-export const KvmCap = {
-  IRQCHIP: 0,
-  HLT: 1,
-  USER_MEMORY: 3,
-  SET_TSS_ADDR: 4,
-  EXT_CPUID: 7,
-  PIT2: 33,
-  INTERNAL_ERROR_DATA: 40,
-  SYNC_REGS: 74,
-  IMMEDIATE_EXIT: 136,
-} as const;
-
-export const MpState = { RUNNABLE: 0, UNINITIALIZED: 1, INIT_RECEIVED: 2, HALTED: 3, SIPI_RECEIVED: 4 } as const;
-
 export const MemoryRegionFlags = { LOG_DIRTY_PAGES: 1, READONLY: 2 } as const;

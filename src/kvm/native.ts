@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitRecordMismatches } from './exit-record.js';
+import { structSizeMismatches } from './structs.js';
 
 export interface NativeKvm {
   apiVersion(): number;
@@ -107,9 +108,9 @@ export function native(): NativeAddon {
     const globals = globalThis as Record<string, unknown>;
     const fast = globals[FAST_ENTRY];
     delete globals[FAST_ENTRY];
-    const mismatches = exitRecordMismatches(loaded.layout);
+    const mismatches = [...exitRecordMismatches(loaded.layout), ...structSizeMismatches(loaded.layout)];
     if (mismatches.length > 0) {
-      throw new Error(`nodevmm native addon does not match this code's exit record (${mismatches.join('; ')}): rebuild it with \`npm run build:native\``);
+      throw new Error(`nodevmm native addon does not match this code's exit record or struct sizes (${mismatches.join('; ')}): rebuild it with \`npm run build:native\``);
     }
     addon = typeof fast === 'function' ? { ...loaded, enterGuest: fast as () => void } : loaded;
   }

@@ -11,6 +11,26 @@ export type KvmRegs = Record<RegName, bigint>;
 export const KVM_REGS_SIZE = 144;
 export const KVM_SREGS_SIZE = 312;
 export const KVM_VCPU_EVENTS_SIZE = 64;
+export const KVM_FPU_SIZE = 416;
+/** the APIC's 1 KiB register page */
+export const KVM_LAPIC_SIZE = 1024;
+export const KVM_CPUID_ENTRY2_SIZE = 40;
+
+const EXPECTED_SIZES = {
+  kvm_regs: KVM_REGS_SIZE,
+  kvm_sregs: KVM_SREGS_SIZE,
+  kvm_fpu: KVM_FPU_SIZE,
+  kvm_vcpu_events: KVM_VCPU_EVENTS_SIZE,
+  kvm_lapic_state: KVM_LAPIC_SIZE,
+  kvm_cpuid_entry2: KVM_CPUID_ENTRY2_SIZE,
+} as const;
+
+/** Where the addon's sizeof()s differ from the layouts coded here (checked at addon load). */
+export function structSizeMismatches(layout: { sizes: Readonly<Record<string, number>> }): string[] {
+  return Object.entries(EXPECTED_SIZES)
+    .filter(([name, size]) => layout.sizes[name] !== size)
+    .map(([name, size]) => `${name}: addon ${layout.sizes[name]}, expected ${size}`);
+}
 
 export function emptyRegs(): KvmRegs {
   return Object.fromEntries(REG_NAMES.map((n) => [n, 0n])) as KvmRegs;

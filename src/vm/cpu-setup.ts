@@ -1,7 +1,7 @@
 // A vCPU's state before it first runs: CPUID, FPU, MSRs, local APIC wiring, and (for the boot vCPU)
 // the registers the payload's entry protocol asks for. Runs in the vCPU's own worker thread.
 import type { NativeVcpu } from '../kvm/native.js';
-import { KVM_REGS_SIZE, KVM_SREGS_SIZE, decodeSregs, encodeRegs, encodeSregs, type KvmRegs, type KvmSregs } from '../kvm/structs.js';
+import { getSregs, setFpuDefaults, setMsrs, setRegs, setSregs, wireLocalApic, type KvmRegs, type KvmSregs } from '../kvm/vcpu-ops.js';
 import { pvhCpuState } from '../boot/pvh.js';
 import { longModeCpuState } from '../boot/long-mode.js';
 
@@ -17,15 +17,14 @@ interface SetupSpec {
 
 export function setupVcpu(vcpu: NativeVcpu, spec: SetupSpec): void {
   vcpu.setCpuid(spec.cpuid);
-  setDefaultFpu(vcpu);
+  setFpuDefaults(vcpu);
   setBootMsrs(vcpu);
-  wireLocalApic(vcpu);
+  // LINT0 delivers ExtINT (the PIC), LINT1 NMI — what firmware sets up on a PC.
+  wireLocalApic(vcpu, { lint0: 'extint', lint1: 'nmi' });
 }
 
 export function applyBootState(vcpu: NativeVcpu, boot: BootCpuState): void {
-  const raw = new Uint8Array(KVM_SREGS_SIZE);
-  vcpu.getSregs(raw);
-  const current = decodeSregs(raw);
+  const current = getSregs(vcpu);
   let state: { regs: KvmRegs; sregs: KvmSregs };
   switch (boot.mode) {
     case 'pvh':
@@ -38,18 +37,8 @@ export function applyBootState(vcpu: NativeVcpu, boot: BootCpuState): void {
       state = { regs: boot.regs, sregs: { ...current, ...boot.sregs } };
       break;
   }
-  vcpu.setSregs(encodeSregs(state.sregs, raw));
-  vcpu.setRegs(encodeRegs(state.regs, new Uint8Array(KVM_REGS_SIZE)));
-}
-
-// kvm_fpu: fcw at byte 128, mxcsr at byte 408 — the x87 and SSE control words a CPU has after reset.
-const FPU_SIZE = 416;
-function setDefaultFpu(vcpu: NativeVcpu): void {
-  const fpu = new Uint8Array(FPU_SIZE);
-  const view = new DataView(fpu.buffer);
-  view.setUint16(128, 0x37f, true);
-  view.setUint32(408, 0x1f80, true);
-  vcpu.setFpu(fpu);
+  setSregs(vcpu, state.sregs);
+  setRegs(vcpu, state.regs);
 }
 
 const Msr = {
@@ -83,27 +72,6 @@ function setBootMsrs(vcpu: NativeVcpu): void {
     [Msr.IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING],
     [Msr.MTRR_DEF_TYPE, MTRR_ENABLE_WRITEBACK],
   ];
-  const indices = Uint32Array.from(entries.map(([index]) => index));
-  const values = BigUint64Array.from(entries.map(([, value]) => value));
   // Some platforms refuse a few of these; the ones that are set come first, and none is essential.
-  vcpu.setMsrs(indices, values);
-}
-
-// Local APIC: LINT0 delivers ExtINT (the PIC), LINT1 NMI — what firmware sets up on a PC.
-const APIC_LVT_LINT0 = 0x350;
-const APIC_LVT_LINT1 = 0x360;
-const DELIVERY_EXTINT = 7;
-const DELIVERY_NMI = 4;
-
-function wireLocalApic(vcpu: NativeVcpu): void {
-  const lapic = new Uint8Array(1024);
-  vcpu.getLapic(lapic);
-  const view = new DataView(lapic.buffer);
-  const setDelivery = (offset: number, mode: number): void => {
-    const lvt = view.getUint32(offset, true);
-    view.setUint32(offset, (lvt & ~0x700) | (mode << 8), true);
-  };
-  setDelivery(APIC_LVT_LINT0, DELIVERY_EXTINT);
-  setDelivery(APIC_LVT_LINT1, DELIVERY_NMI);
-  vcpu.setLapic(lapic);
+  setMsrs(vcpu, entries.map(([index, value]) => ({ index, value })));
 }

@@ -5,7 +5,7 @@
 // docs/PLATFORM.md has the evidence for every item.
 import { existsSync } from 'node:fs';
 import { KvmExit, KvmInternalError } from '../kvm/constants.js';
-import { KVM_REGS_SIZE, KVM_VCPU_EVENTS_SIZE } from '../kvm/structs.js';
+import { advanceRip, completerScratch, injectVector } from '../kvm/vcpu-ops.js';
 import type { NativeVcpu } from '../kvm/native.js';
 import type { ExitRecordView } from '../kvm/exit-record.js';
 import { emulationBytes, type ExitCompleter } from '../kvm/internal-error.js';
@@ -73,8 +73,6 @@ export function detectPlatformQuirks(sysModule = '/sys/module'): PlatformQuirks 
   return existsSync(`${sysModule}/kvm_pvm`) ? PVM_QUIRKS : null;
 }
 
-const RIP_OFFSET = 16 * 8;
-
 /**
  * Completes `int3` (CC), `int n` (CD nn) and `fwait` (9B) when KVM reports an emulation failure on
  * them: move RIP past the instruction and, for the interrupts, inject the vector (an exception below
@@ -82,9 +80,7 @@ const RIP_OFFSET = 16 * 8;
  * and iret do the rest.
  */
 export function instructionCompleter(vcpu: NativeVcpu): ExitCompleter {
-  const regs = new Uint8Array(KVM_REGS_SIZE);
-  const regsView = new DataView(regs.buffer);
-  const events = new Uint8Array(KVM_VCPU_EVENTS_SIZE);
+  const scratch = completerScratch();
   return (reason: number, record: ExitRecordView): boolean => {
     if (reason !== KvmExit.INTERNAL_ERROR || Number(record.aux) !== KvmInternalError.EMULATION) return false;
     const bytes = emulationBytes(record);
@@ -96,25 +92,8 @@ export function instructionCompleter(vcpu: NativeVcpu): ExitCompleter {
     else if (opcode[0] === 0xcd && opcode.length > 1) [length, vector] = [2, opcode[1]];
     else if (opcode[0] === 0x9b) [length, vector] = [1, null];
     else return false;
-    vcpu.getRegs(regs);
-    regsView.setBigUint64(RIP_OFFSET, regsView.getBigUint64(RIP_OFFSET, true) + BigInt(length), true);
-    vcpu.setRegs(regs);
-    if (vector !== null) {
-      vcpu.getVcpuEvents(events);
-      if (vector < 32) {
-        events[0] = 1; // exception.injected
-        events[1] = vector; // exception.nr
-        events[2] = 0; // no error code
-        events[3] = 0; // not pending: delivered on entry
-      } else {
-        // KVM takes only vectors 0–31 as exceptions; a higher `int n` goes in as an external
-        // interrupt, which delivers the same gate with RIP (already past the instruction) pushed.
-        events[8] = 1; // interrupt.injected
-        events[9] = vector; // interrupt.nr
-        events[10] = 0; // interrupt.soft
-      }
-      vcpu.setVcpuEvents(events);
-    }
+    advanceRip(vcpu, length, scratch.regs);
+    if (vector !== null) injectVector(vcpu, vector, scratch.events);
     return true;
   };
 }

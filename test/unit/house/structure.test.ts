@@ -37,3 +37,13 @@ test(`no file under src/ has more than ${MAX_LINES} lines`, (t) => {
     .filter((f) => f.lines > MAX_LINES);
   t.deepEqual(long, []);
 });
+// Typed values (KvmRegs, segments) may travel anywhere; struct sizes and byte codecs may not.
+const STRUCT_BYTES = /\bKVM_[A-Z0-9_]+_SIZE\b|\b(?:en|de)code(?:Regs|Sregs|VcpuEvents)\b/;
+
+test("only src/kvm/ knows KVM's struct sizes and byte layouts", (t) => {
+  const offenders = sourceFiles(src)
+    .filter((file) => !relative(src, file).startsWith('kvm/'))
+    .filter((file) => STRUCT_BYTES.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(src, file));
+  t.deepEqual(offenders, []);
+});
