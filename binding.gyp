@@ -9,6 +9,7 @@
         "native/kick.cc",
         "native/pty.cc",
         "native/vcpu.cc",
+        "native/vcpu_state.cc",
         "native/vm.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,5 +1,6 @@
 // nodevmm's native layer: thin wrappers over /dev/kvm. Loaded once per thread (main and every vCPU
 // worker); every object closes its fds when collected or when its thread's environment goes away.
+#include "state_ioctl.h"
 #include <napi.h>
 #include <linux/kvm.h>
 
@@ -26,6 +27,7 @@ static Napi::Object Layout(Napi::Env env) {
   sizes.Set("kvm_vcpu_events", sizeof(kvm_vcpu_events));
   sizes.Set("kvm_lapic_state", sizeof(kvm_lapic_state));
   sizes.Set("kvm_cpuid_entry2", sizeof(kvm_cpuid_entry2));
+  sizes.Set("state", StateSizes(env));
   auto record = Napi::Object::New(env);
   record.Set("size", sizeof(ExitRecord));
   record.Set("reason", offsetof(ExitRecord, reason));

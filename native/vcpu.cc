@@ -2,6 +2,7 @@
 #include "errors.h"
 #include "kick.h"
 #include "kvm_abi.h"
+#include "state_ioctl.h"
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -20,7 +21,6 @@ thread_local Vcpu* threadVcpu = nullptr;
 
 Napi::Function Vcpu::Init(Napi::Env env) {
   return DefineClass(env, "Vcpu", {
-    InstanceMethod<&Vcpu::Run>("run"),
     InstanceMethod<&Vcpu::GetRegs>("getRegs"),
     InstanceMethod<&Vcpu::SetRegs>("setRegs"),
     InstanceMethod<&Vcpu::GetSregs>("getSregs"),
@@ -36,6 +36,8 @@ Napi::Function Vcpu::Init(Napi::Env env) {
     InstanceMethod<&Vcpu::SetCpuid>("setCpuid"),
     InstanceMethod<&Vcpu::GetMsrs>("getMsrs"),
     InstanceMethod<&Vcpu::SetMsrs>("setMsrs"),
+    InstanceMethod<&Vcpu::GetState>("getState"),
+    InstanceMethod<&Vcpu::SetState>("setState"),
     InstanceMethod<&Vcpu::Close>("close"),
     InstanceAccessor<&Vcpu::Handle>("handle"),
     InstanceAccessor<&Vcpu::Fd>("fd"),
@@ -107,13 +109,6 @@ int Vcpu::Enter() {
   return 0;
 }
 
-Napi::Value Vcpu::Run(const Napi::CallbackInfo& info) {
-  CheckedFd(info.Env());
-  int err = Enter();
-  if (err != 0) ThrowErrno(info.Env(), "KVM_RUN", err);
-  return Napi::Number::New(info.Env(), record_->reason);
-}
-
 // For the V8-bound entry (fast_entry.cc): 0, or -1 with the failed call and errno.
 int EnterThreadVcpu(const char** failedCall, int* err) {
   Vcpu* vcpu = threadVcpu;
@@ -181,11 +176,6 @@ void Vcpu::Decode() {
     case KVM_EXIT_FAIL_ENTRY:
       r->aux = run_->fail_entry.hardware_entry_failure_reason;
       r->flags = run_->fail_entry.cpu;
-      break;
-    case KVM_EXIT_SYSTEM_EVENT:
-      r->aux = run_->system_event.type;
-      r->ndata = std::min<uint32_t>(run_->system_event.ndata, 16);
-      std::memcpy(r->extra, run_->system_event.data, sizeof(run_->system_event.data));
       break;
     case KVM_EXIT_UNKNOWN:
       r->aux = run_->hw.hardware_exit_reason;
@@ -288,6 +278,9 @@ Napi::Value Vcpu::SetMsrs(const Napi::CallbackInfo& info) {
   if (set < 0) ThrowErrno(env, "KVM_SET_MSRS");
   return Napi::Number::New(env, set);
 }
+
+Napi::Value Vcpu::GetState(const Napi::CallbackInfo& i) { return VcpuStateIoctl(i, CheckedFd(i.Env()), false); }
+Napi::Value Vcpu::SetState(const Napi::CallbackInfo& i) { return VcpuStateIoctl(i, CheckedFd(i.Env()), true); }
 
 Napi::Value Vcpu::Close(const Napi::CallbackInfo& info) {
   Release();

@@ -17,7 +17,6 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   int Enter();
 
  private:
-  Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value GetRegs(const Napi::CallbackInfo& info);
   Napi::Value SetRegs(const Napi::CallbackInfo& info);
   Napi::Value GetSregs(const Napi::CallbackInfo& info);
@@ -33,6 +32,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   Napi::Value SetCpuid(const Napi::CallbackInfo& info);
   Napi::Value GetMsrs(const Napi::CallbackInfo& info);
   Napi::Value SetMsrs(const Napi::CallbackInfo& info);
+  Napi::Value GetState(const Napi::CallbackInfo& info);
+  Napi::Value SetState(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Handle(const Napi::CallbackInfo& info);
   Napi::Value Fd(const Napi::CallbackInfo& info);

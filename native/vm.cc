@@ -2,6 +2,7 @@
 #include "errors.h"
 #include "guest_memory.h"
 #include "kvm_abi.h"
+#include "state_ioctl.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -107,6 +108,8 @@ Napi::Function Vm::Init(Napi::Env env) {
     InstanceMethod<&Vm::CreatePit2>("createPit2"),
     InstanceMethod<&Vm::IrqLine>("irqLine"),
     InstanceMethod<&Vm::SetMemoryRegion>("setMemoryRegion"),
+    InstanceMethod<&Vm::GetState>("getState"),
+    InstanceMethod<&Vm::SetState>("setState"),
     InstanceMethod<&Vm::Close>("close"),
   });
 }
@@ -186,6 +189,9 @@ Napi::Value IrqLineByFd(const Napi::CallbackInfo& info) {
 }
 
 // setMemoryRegion(slot, guestPhysAddr, memory: GuestMemory, offset = 0, size = memory.size, flags = 0)
+Napi::Value Vm::GetState(const Napi::CallbackInfo& i) { return VmStateIoctl(i, CheckedFd(i.Env()), false); }
+Napi::Value Vm::SetState(const Napi::CallbackInfo& i) { return VmStateIoctl(i, CheckedFd(i.Env()), true); }
+
 Napi::Value Vm::SetMemoryRegion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = CheckedFd(env);

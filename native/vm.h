@@ -37,6 +37,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
   Napi::Value CreatePit2(const Napi::CallbackInfo& info);
   Napi::Value IrqLine(const Napi::CallbackInfo& info);
   Napi::Value SetMemoryRegion(const Napi::CallbackInfo& info);
+  Napi::Value GetState(const Napi::CallbackInfo& info);
+  Napi::Value SetState(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   int CheckedFd(Napi::Env env) const;
 

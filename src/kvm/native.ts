@@ -26,6 +26,9 @@ export interface NativeVm {
   createPit2(): void;
   irqLine(irq: number, level: boolean): void;
   setMemoryRegion(slot: number, guestPhysAddr: number, memory: NativeGuestMemory, offset?: number, size?: number, flags?: number): void;
+  /** KVM_GET/SET_IRQCHIP (the chip named by kind), _PIT2, _CLOCK; the buffer is exactly the kernel struct. */
+  getState(kind: VmStateKind, out: Uint8Array): void;
+  setState(kind: VmStateKind, bytes: Uint8Array): void;
   close(): void;
 }
 
@@ -37,8 +40,6 @@ export interface NativeGuestMemory {
 }
 
 export interface NativeVcpu {
-  /** Enters the guest; returns the KVM exit reason (KVM_EXIT_INTR when kicked). Details in `record`. */
-  run(): number;
   getRegs(out: Uint8Array): void;
   setRegs(regs: Uint8Array): void;
   getSregs(out: Uint8Array): void;
@@ -54,14 +55,22 @@ export interface NativeVcpu {
   setCpuid(entries: Uint32Array): void;
   getMsrs(indices: Uint32Array, values: BigUint64Array): number;
   setMsrs(indices: Uint32Array, values: BigUint64Array): number;
+  /** Whole-struct state ioctls (native/vcpu_state.cc): the buffer is exactly the kernel struct. */
+  getState(kind: VcpuStateKind, out: Uint8Array): void;
+  setState(kind: VcpuStateKind, bytes: Uint8Array): void;
   close(): void;
   readonly handle: number;
   readonly fd: number;
   readonly record: ArrayBuffer;
 }
 
+export type VcpuStateKind = 'xsave' | 'xcrs' | 'debugregs';
+export type VmStateKind = 'picMaster' | 'picSlave' | 'ioapic' | 'pit2' | 'clock';
+
 export interface NativeLayout {
-  sizes: Record<'kvm_regs' | 'kvm_sregs' | 'kvm_fpu' | 'kvm_vcpu_events' | 'kvm_lapic_state' | 'kvm_cpuid_entry2', number>;
+  sizes: Record<'kvm_regs' | 'kvm_sregs' | 'kvm_fpu' | 'kvm_vcpu_events' | 'kvm_lapic_state' | 'kvm_cpuid_entry2', number> & {
+    state: Record<VcpuStateKind | VmStateKind, number>;
+  };
   exitRecord: Record<'size' | 'reason' | 'accessSize' | 'isWrite' | 'count' | 'address' | 'aux' | 'ndata' | 'flags' | 'extra' | 'data', number>;
   kickSignal: number;
 }
@@ -73,7 +82,7 @@ export interface NativeAddon {
   GuestMemory: new (size: number, fd?: number) => NativeGuestMemory;
   /**
    * KVM_RUN on the vCPU this thread constructed, decoding the exit into its record (the hot path:
-   * a plain function, cheaper per call than the `run()` method). Throws on a failed KVM_RUN.
+   * a plain function, cheaper per call than an ObjectWrap method). Throws on a failed KVM_RUN.
    */
   enterGuest(): void;
   /** Kicks the vCPU with this handle out of KVM_RUN from any thread; false if it no longer exists. */

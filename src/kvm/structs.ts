@@ -16,6 +16,9 @@ export const KVM_FPU_SIZE = 416;
 export const KVM_LAPIC_SIZE = 1024;
 export const KVM_CPUID_ENTRY2_SIZE = 40;
 
+/** Sizes of the structs saved whole for snapshots (native/vcpu_state.cc). */
+export const STATE_SIZES = { xsave: 4096, xcrs: 392, debugregs: 128, picMaster: 520, picSlave: 520, ioapic: 520, pit2: 112, clock: 48 } as const;
+
 const EXPECTED_SIZES = {
   kvm_regs: KVM_REGS_SIZE,
   kvm_sregs: KVM_SREGS_SIZE,
@@ -26,10 +29,13 @@ const EXPECTED_SIZES = {
 } as const;
 
 /** Where the addon's sizeof()s differ from the layouts coded here (checked at addon load). */
-export function structSizeMismatches(layout: { sizes: Readonly<Record<string, number>> }): string[] {
-  return Object.entries(EXPECTED_SIZES)
-    .filter(([name, size]) => layout.sizes[name] !== size)
-    .map(([name, size]) => `${name}: addon ${layout.sizes[name]}, expected ${size}`);
+export function structSizeMismatches(layout: { sizes: Readonly<Record<string, unknown>> & { state?: Readonly<Record<string, number>> } }): string[] {
+  const state = layout.sizes.state ?? {};
+  const named = (sizes: Readonly<Record<string, number>>, actual: Readonly<Record<string, unknown>>, prefix: string): string[] =>
+    Object.entries(sizes)
+      .filter(([name, size]) => actual[name] !== size)
+      .map(([name, size]) => `${prefix}${name}: addon ${String(actual[name])}, expected ${size}`);
+  return [...named(EXPECTED_SIZES, layout.sizes, ''), ...named(STATE_SIZES, state, 'state.')];
 }
 
 export function emptyRegs(): KvmRegs {
