@@ -3,6 +3,8 @@
 // what the run loop needs. The vCPU worker runs it; the benchmarks' profile worker measures it.
 import { native, type NativeAddon, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.js';
 import { getRegs } from '../kvm/vcpu-ops.js';
+import { hex } from '../util/units.js';
+import { restoreVcpuState } from '../kvm/vcpu-state.js';
 import { buildPlatform, platformDeps } from '../vm/platform.js';
 import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
@@ -19,6 +21,8 @@ export interface AttachedLoop {
   context: LoopContext;
   /** what the loop calls per exit: enterGuest(), timed when the spec asks (`--profile-exits`) */
   entry: LoopVcpu;
+  /** what saving this vCPU's state reads (from its spec) */
+  saving: VcpuSpec['saving'];
 }
 
 /** Attaches the vCPU `spec` describes; on failure nothing stays open. */
@@ -28,7 +32,9 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
   const vcpu = new addon.Vcpu(spec.vmFd, spec.vcpuId, spec.kvmRunMmapSize);
   try {
     setupVcpu(vcpu, spec);
-    if (spec.boot) applyBootState(vcpu, spec.boot);
+    // A restored vCPU takes its saved state (MSRs KVM refuses here are reported, not fatal).
+    if (spec.restore) restoreVcpuState(vcpu, spec.restore);
+    else if (spec.boot) applyBootState(vcpu, spec.boot);
   } catch (error) {
     vcpu.close();
     memory.close();
@@ -50,13 +56,13 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
     counters: vcpuCounters(spec.counters, spec.vcpuId),
     pending,
     completer: spec.quirks.completeInstructions ? instructionCompleter(vcpu) : undefined,
-    describeLocation: () => ({ rip: '0x' + getRegs(vcpu).rip.toString(16) }),
+    describeLocation: () => ({ rip: hex(getRegs(vcpu).rip) }),
     vcpuId: spec.vcpuId,
   };
   const bare = guestEntry(addon, vcpu);
   const timing = spec.exitTiming;
   const entry = timing ? new TimedVcpu(bare, timing.sampleEvery, vcpuExitTiming(timing.totals, spec.vcpuId)) : bare;
-  return { vcpu, memory, record: new ExitRecordView(vcpu.record), context, entry };
+  return { vcpu, memory, record: new ExitRecordView(vcpu.record), context, entry, saving: spec.saving };
 }
 
 /** Closes what `attachVcpu` opened. */

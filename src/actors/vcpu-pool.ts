@@ -9,6 +9,7 @@ import { Control } from './vcpu-loop.js';
 import type { VcpuStop } from './lifecycle.js';
 import type { VcpuSpec } from '../vm/vcpu-spec.js';
 import type { VcpuWorkerApi } from './vcpu-worker.js';
+import type { VcpuState } from '../kvm/vcpu-state.js';
 
 const WORKER_URL = new URL('./vcpu-worker.js', import.meta.url);
 const KICK_INTERVAL_MS = 10;
@@ -113,6 +114,12 @@ export class VcpuPool {
         slot.running = null;
       }),
     );
+  }
+
+  /** Every vCPU's state, in vCPU order. Call after halt(PAUSE): a running loop owns its vCPU. */
+  async saveStates(): Promise<VcpuState[]> {
+    if (this.slots.some((slot) => slot.running)) throw new Error('vCPU state can be saved only while every vCPU is paused');
+    return Promise.all(this.slots.map((slot) => slot.api.saveState() as Promise<VcpuState>));
   }
 
   /** Closes every vCPU of the current build in its worker (fds and RAM mappings). */

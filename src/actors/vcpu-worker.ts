@@ -8,6 +8,7 @@ import { runVcpu } from './vcpu-loop.js';
 import type { VcpuStop } from './lifecycle.js';
 import type { AttachedVcpu, VcpuSpec } from '../vm/vcpu-spec.js';
 import { attachVcpu, detachVcpu, type AttachedLoop } from './vcpu-attach.js';
+import { saveVcpuState, type VcpuState } from '../kvm/vcpu-state.js';
 
 let current: AttachedLoop | null = null;
 
@@ -22,13 +23,19 @@ function run(): VcpuStop {
   return runVcpu(current.entry, current.record, current.context);
 }
 
+/** The vCPU's whole state, for a snapshot; call only while its loop is not running (paused). */
+function saveState(): VcpuState {
+  if (!current) throw new Error('vCPU worker: saveState() before attach()');
+  return saveVcpuState(current.vcpu, current.saving.msrIndices, current.saving.caps);
+}
+
 function detach(): void {
   if (!current) return;
   detachVcpu(current);
   current = null;
 }
 
-const api = { attach, run, detach };
+const api = { attach, run, saveState, detach };
 export type VcpuWorkerApi = typeof api;
 
 const port = (workerData as { port: MessagePort }).port;

@@ -8,7 +8,7 @@ export class StateFormatError extends Error {
   }
 }
 
-export const hex = (v: bigint): string => '0x' + v.toString(16);
+export { hex } from '../util/units.js';
 
 export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');

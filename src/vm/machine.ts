@@ -1,7 +1,11 @@
 // One build of the VM: a KVM VM with its RAM, irqchip, devices and payload, run by the vCPU pool.
-// A reset throws the build away and makes a new one (fresh RAM, payload loaded again); the pool's
-// worker threads are reused.
+// A build starts from a payload (fresh RAM, ACPI tables and the payload loaded) or from a saved
+// build's state (RAM copied back, devices, vCPUs and the in-kernel irqchip, PIT and clock restored).
+// A reset throws the build away and makes a new one from the payload; the pool's threads are reused.
 import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '../kvm/native.js';
+import { stateCaps, type VcpuState } from '../kvm/vcpu-state.js';
+import { restoreVmState, saveVmState, type VmState } from '../kvm/vm-state.js';
+import type { DevicesState } from '../devices/device-manager.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
 import { COUNTER_SLOTS, vcpuCounters, type VcpuSpec } from './vcpu-spec.js';
@@ -26,6 +30,21 @@ export interface MachineConfig {
   profileExits: number;
 }
 
+/** Everything a paused build is, but its config: what a restore needs (LIFECYCLE's snapshot state). */
+export interface SavedMachine {
+  version: typeof SAVED_MACHINE_VERSION;
+  vcpus: VcpuState[];
+  vm: VmState;
+  devices: DevicesState;
+  /** guest RAM, all of it, in host-offset order (the regions' layout follows from its size) */
+  ram: Uint8Array;
+}
+
+export const SAVED_MACHINE_VERSION = 1;
+
+/** Where a build's contents come from. */
+export type MachineSource = { from: 'payload' } | { from: 'state'; state: SavedMachine };
+
 export interface MachineContext {
   kvm: NativeKvm;
   generation: number;
@@ -47,10 +66,15 @@ export class Machine {
     readonly specs: VcpuSpec[],
     readonly counters: SharedArrayBuffer,
     private readonly exitTiming: SharedArrayBuffer | null,
+    /** the in-kernel device state to put back once the vCPUs exist (a build from state) */
+    private pendingVmState: VmState | null,
   ) {}
 
-  /** Builds the VM and loads the payload; nothing runs yet. Cleans up after itself if it fails. */
-  static async build(config: MachineConfig, context: MachineContext): Promise<Machine> {
+  /**
+   * Builds the VM from `source`; nothing runs yet. Cleans up after itself if it fails. A build from
+   * state needs finishRestore() once its vCPUs are attached.
+   */
+  static async build(config: MachineConfig, context: MachineContext, source: MachineSource = { from: 'payload' }): Promise<Machine> {
     const addon = native();
     const vm = new addon.Vm(context.kvm);
     let memory: NativeGuestMemory | undefined;
@@ -63,16 +87,23 @@ export class Machine {
       vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDRESS);
       vm.createIrqchip();
       vm.createPit2();
-      const ram = new GuestRam(memory.buffer, regions);
-
-      // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
-      const acpi = buildAcpiTables(ram, { vcpus: config.vcpus, serial: config.serial, timerGsi: 0 });
-      const { boot, cmdline } = await loadPayload(config.payload, ram, regions, {
-        rsdpAddress: acpi.rsdpAddress,
-        linuxCmdline: context.quirks?.linuxCmdline,
-        log: context.log,
-      });
-      context.log?.(`payload ${config.payload.kernel}: ${boot.mode} entry, command line "${cmdline}"`);
+      const saved = source.from === 'state' ? source.state : null;
+      let boot: VcpuSpec['boot'] = null;
+      if (saved) {
+        checkSavedMachine(saved, config);
+        new Uint8Array(memory.buffer).set(saved.ram);
+      } else {
+        const ram = new GuestRam(memory.buffer, regions);
+        // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
+        const acpi = buildAcpiTables(ram, { vcpus: config.vcpus, serial: config.serial, timerGsi: 0 });
+        const loaded = await loadPayload(config.payload, ram, regions, {
+          rsdpAddress: acpi.rsdpAddress,
+          linuxCmdline: context.quirks?.linuxCmdline,
+          log: context.log,
+        });
+        boot = loaded.boot;
+        context.log?.(`payload ${config.payload.kernel}: ${loaded.boot.mode} entry, command line "${loaded.cmdline}"`);
+      }
 
       const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
       const platform = buildPlatform(shared.devices, platformDeps(shared, {
@@ -80,6 +111,8 @@ export class Machine {
         // Only vCPU workers see guest writes; the main thread's copy never raises lifecycle requests.
         lifecycle: { guestExit: () => {}, reset: () => {} },
       }));
+      if (saved) platform.devices.restore(saved.devices);
+      const saving = { msrIndices: [...context.kvm.msrIndexList()], caps: stateCaps(vm) };
 
       const supported = context.kvm.supportedCpuid();
       const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);
@@ -99,16 +132,42 @@ export class Machine {
           counters,
           cpuid: cpuidForVcpu(supported, { vcpuId: id, vcpuCount: config.vcpus, hide: context.quirks?.hiddenCpuFeatures }),
           boot: id === 0 ? boot : null,
+          restore: saved ? saved.vcpus[id] : null,
+          saving,
           quirks: { completeInstructions: context.quirks?.completeInstructions ?? false },
           exitTiming: exitTiming ? { sampleEvery: config.profileExits, totals: exitTiming } : null,
         });
       }
-      return new Machine(context.generation, config, vm, memory, regions, platform, specs, counters, exitTiming);
+      return new Machine(context.generation, config, vm, memory, regions, platform, specs, counters, exitTiming, saved?.vm ?? null);
     } catch (error) {
       vm.close();
       memory?.close();
       throw error;
     }
+  }
+
+  /**
+   * A build from state, its vCPUs attached (restored in their threads): the PICs, IOAPIC, PIT and
+   * clock go back now, since the IOAPIC and PIC route to vCPUs that must exist, and the interrupt
+   * levels the devices' state implies are driven again.
+   */
+  finishRestore(): void {
+    const vmState = this.pendingVmState;
+    if (!vmState) return;
+    this.pendingVmState = null;
+    restoreVmState(this.vm, vmState);
+    this.platform.devices.reassertIrqs();
+  }
+
+  /** The build's state with the vCPUs' (saved by the pool, every vCPU paused). RAM is copied. */
+  save(vcpus: VcpuState[]): SavedMachine {
+    return {
+      version: SAVED_MACHINE_VERSION,
+      vcpus,
+      vm: saveVmState(this.vm),
+      devices: this.platform.devices.save(),
+      ram: new Uint8Array(this.memory.buffer).slice(),
+    };
   }
 
   /** Exit counts per vCPU, indexed by KVM exit reason. */
@@ -128,4 +187,11 @@ export class Machine {
     this.vm.close();
     this.memory.close();
   }
+}
+
+/** A saved build must fit the config it is restored with; its parts check themselves on restore. */
+function checkSavedMachine(saved: SavedMachine, config: MachineConfig): void {
+  if (saved.version !== SAVED_MACHINE_VERSION) throw new RangeError(`saved VM state: version ${saved.version}, expected ${SAVED_MACHINE_VERSION}`);
+  if (saved.ram.length !== config.memoryBytes) throw new RangeError(`saved VM state: ${saved.ram.length} bytes of RAM, the config has ${config.memoryBytes}`);
+  if (saved.vcpus.length !== config.vcpus) throw new RangeError(`saved VM state: ${saved.vcpus.length} vCPUs, the config has ${config.vcpus}`);
 }

@@ -2,6 +2,7 @@
 // the SharedArrayBuffers are shared, not copied.
 import type { PlatformShared } from './platform.js';
 import type { BootCpuState } from './cpu-setup.js';
+import type { StateCaps, VcpuState } from '../kvm/vcpu-state.js';
 
 export interface VcpuSpec {
   /** which VM build this vCPU belongs to (resets make a new one) */
@@ -21,6 +22,10 @@ export interface VcpuSpec {
   cpuid: Uint32Array;
   /** register state at entry (the boot vCPU); APs wait for INIT/SIPI */
   boot: BootCpuState | null;
+  /** a saved state to put the vCPU in instead (a build restored from state); `boot` is null then */
+  restore: VcpuState | null;
+  /** what saving this vCPU's state reads: the MSRs KVM lists, and whether it has XSAVE and XCRs */
+  saving: { msrIndices: number[]; caps: StateCaps };
   quirks: QuirkSettings;
   /** `--profile-exits`: time one exit in `sampleEvery`, totals in `totals` (EXIT_TIMING_WORDS per vCPU) */
   exitTiming: { sampleEvery: number; totals: SharedArrayBuffer } | null;

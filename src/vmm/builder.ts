@@ -1,9 +1,10 @@
 // Making a VM build ready to run. Two entries, as a VMM needs them: boot from a payload (a fresh
-// machine; the payload loaded into new RAM) and, later, restore from saved state. Either way the build
-// is attached to the vCPU workers before it is returned, and nothing stays open if a step fails.
+// machine; the payload loaded into new RAM) and restore from a saved build's state (its RAM, devices,
+// vCPUs and in-kernel irqchip, PIT and clock put back). Either way the build is attached to the vCPU
+// workers before it is returned, and nothing stays open if a step fails.
 import type { NativeKvm } from '../kvm/native.js';
 import type { VcpuPool } from '../actors/vcpu-pool.js';
-import { Machine } from '../vm/machine.js';
+import { Machine, type MachineConfig, type MachineContext, type MachineSource, type SavedMachine } from '../vm/machine.js';
 import type { PlatformQuirks } from '../vm/quirks.js';
 import type { PlatformHostSide } from '../vm/platform.js';
 import type { VmConfig } from './config.js';
@@ -19,25 +20,54 @@ export interface BuildContext {
 }
 
 /** A fresh machine for `config` with its payload loaded, its vCPUs attached and not yet running. */
-export async function bootFromPayload(config: VmConfig, context: BuildContext): Promise<Machine> {
-  const machine = await Machine.build(
-    {
-      vcpus: config.cpus.boot_vcpus,
-      memoryBytes: config.memory.size,
-      payload: { kernel: config.payload.kernel, cmdline: config.payload.cmdline ?? '', initramfs: config.payload.initramfs },
-      serial: config.serial.mode !== 'Off',
-      profileExits: context.profileExits,
-    },
-    {
-      kvm: context.kvm,
-      generation: context.generation,
-      quirks: context.quirks,
-      host: context.host,
-      vcpuControl: context.pool.control,
-      log: context.log,
-    },
-  );
+export function bootFromPayload(config: VmConfig, context: BuildContext): Promise<Machine> {
+  return build(config, context, { from: 'payload' });
+}
+
+/**
+ * A machine for `config` put back in the state `saved` holds (a build of the same config, saved while
+ * paused), its vCPUs attached and restored, not yet running: resuming it goes on where it stopped.
+ */
+export async function restoreFromState(config: VmConfig, saved: SavedMachine, context: BuildContext): Promise<Machine> {
+  const machine = await build(config, context, { from: 'state', state: saved });
+  try {
+    machine.finishRestore();
+  } catch (error) {
+    await teardown(machine, context.pool);
+    throw error;
+  }
+  return machine;
+}
+
+/** Saves a paused build: every vCPU's state from its worker, then the VM's, the devices' and RAM. */
+export async function saveBuild(machine: Machine, pool: VcpuPool): Promise<SavedMachine> {
+  return machine.save(await pool.saveStates());
+}
+
+async function build(config: VmConfig, context: BuildContext, source: MachineSource): Promise<Machine> {
+  const machine = await Machine.build(machineConfig(config, context), machineContext(context), source);
   return attach(machine, context.pool);
+}
+
+function machineConfig(config: VmConfig, context: BuildContext): MachineConfig {
+  return {
+    vcpus: config.cpus.boot_vcpus,
+    memoryBytes: config.memory.size,
+    payload: { kernel: config.payload.kernel, cmdline: config.payload.cmdline ?? '', initramfs: config.payload.initramfs },
+    serial: config.serial.mode !== 'Off',
+    profileExits: context.profileExits,
+  };
+}
+
+function machineContext(context: BuildContext): MachineContext {
+  return {
+    kvm: context.kvm,
+    generation: context.generation,
+    quirks: context.quirks,
+    host: context.host,
+    vcpuControl: context.pool.control,
+    log: context.log,
+  };
 }
 
 async function attach(machine: Machine, pool: VcpuPool): Promise<Machine> {
