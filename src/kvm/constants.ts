@@ -23,6 +23,5 @@ export const KvmExitName: Record<number, string> = Object.fromEntries(
 );
 
 export const KvmInternalError = { EMULATION: 1, SIMUL_EX: 2, DELIVERY_EV: 3, UNEXPECTED_EXIT_REASON: 4 } as const;
-export const KvmSystemEvent = { SHUTDOWN: 1, RESET: 2, CRASH: 3 } as const;
 
 export const MemoryRegionFlags = { LOG_DIRTY_PAGES: 1, READONLY: 2 } as const;
