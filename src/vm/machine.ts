@@ -55,6 +55,14 @@ export interface MachineContext {
   log?: (message: string) => void;
 }
 
+/** KVM's MSR index list is fixed for a /dev/kvm handle: read it once, not on every build and reset. */
+const msrIndexCache = new WeakMap<object, number[]>();
+function msrIndicesOf(kvm: { msrIndexList(): Uint32Array }): number[] {
+  let indices = msrIndexCache.get(kvm);
+  if (!indices) msrIndexCache.set(kvm, (indices = [...kvm.msrIndexList()]));
+  return indices;
+}
+
 export class Machine {
   private constructor(
     readonly generation: number,
@@ -112,7 +120,7 @@ export class Machine {
         lifecycle: { guestExit: () => {}, reset: () => {} },
       }));
       if (saved) platform.devices.restore(saved.devices);
-      const saving = { msrIndices: [...context.kvm.msrIndexList()], caps: stateCaps(vm) };
+      const saving = { msrIndices: msrIndicesOf(context.kvm), caps: stateCaps(vm) };
 
       const supported = context.kvm.supportedCpuid();
       const counters = new SharedArrayBuffer(config.vcpus * COUNTER_SLOTS * 8);
