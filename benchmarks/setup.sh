@@ -24,3 +24,5 @@ rm -rf .cache/bench
 mkdir -p .cache/bench/build/Release
 cp -r dist .cache/bench/dist
 cp build/Release/nodevmm_kvm.node .cache/bench/build/Release/
+# src/version.ts reads the version from the package root, two levels above dist/src
+cp package.json .cache/bench/package.json

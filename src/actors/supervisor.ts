@@ -36,6 +36,16 @@ export class Supervisor {
     this.busy.next(busy);
   }
 
+  /** Runs `work` with guest exits and resets held (LIFECYCLE.md §1); they are replayed after it. */
+  async holdDuring<T>(work: () => Promise<T>): Promise<T> {
+    this.setBusy(true);
+    try {
+      return await work();
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
   complete(): void {
     this.input.complete();
     this.busy.complete();

@@ -8,6 +8,8 @@ export interface CliOptions {
   kernel?: string;
   cmdline?: string;
   initramfs?: string;
+  /** --restore source_url=file:///DIR[,prefault=on][,resume=on] */
+  restore?: { sourceUrl: string; resume: boolean };
   cpus: number;
   memoryBytes?: number;
   serial: SerialFlag;
@@ -24,7 +26,7 @@ export interface CliOptions {
 
 export type SerialFlag = { mode: 'Tty' | 'Null' | 'Off' | 'Pty' } | { mode: 'File'; file: string } | { mode: 'Socket'; socket: string };
 
-const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--api-socket', '--event-monitor', '--quirks'] as const;
+const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--api-socket', '--event-monitor', '--quirks', '--restore'] as const;
 const BOOLEAN_FLAGS = ['--no-shutdown', '-v', '--verbose', '--help', '-h', '--version', '-V'] as const;
 
 export const USAGE = `Usage: nodevmm [options]
@@ -36,6 +38,8 @@ Payload:
   --kernel PATH            PVH ELF kernel (vmlinux or a test guest) or bzImage
   --cmdline STRING         kernel command line
   --initramfs PATH         initramfs image
+  --restore source_url=file:///DIR[,resume=on]
+                           the VM of a snapshot (vm.snapshot), Paused unless resume=on
 Machine:
   --cpus boot=N            vCPUs (default 1)
   --memory size=SIZE       guest RAM, bytes or with K/M/G (default 256M)
@@ -141,6 +145,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (!options.kernel && (options.cmdline !== undefined || options.initramfs !== undefined)) {
     throw new UsageError('--cmdline and --initramfs need --kernel');
   }
+  if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1)) {
+    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus or --memory');
+  }
   return options;
 }
 
@@ -179,6 +186,15 @@ function applyValue(options: CliOptions, flag: (typeof VALUE_FLAGS)[number], val
     case '--event-monitor':
       options.eventMonitor = parseSocketTarget(value, flag);
       return;
+    case '--restore': {
+      const kv = parseKeyValues(value, flag, 'source_url', ['source_url', 'prefault', 'resume']);
+      if (!kv.source_url) throw new UsageError('--restore: expected source_url=file:///DIR');
+      for (const key of ['prefault', 'resume'] as const) {
+        if (kv[key] !== undefined && !['on', 'off', 'true', 'false'].includes(kv[key]!)) throw new UsageError(`--restore: ${key} must be on or off, got '${kv[key]}'`);
+      }
+      options.restore = { sourceUrl: kv.source_url, resume: kv.resume === 'on' || kv.resume === 'true' };
+      return;
+    }
     case '--quirks':
       if (value !== 'auto' && value !== 'off' && value !== 'on') throw new UsageError(`--quirks: expected auto or off, got '${value}'`);
       options.quirks = value === 'off' ? 'off' : 'auto';

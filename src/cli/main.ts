@@ -46,8 +46,12 @@ export async function main(
     io.stdout.write(`nodevmm ${VERSION}\n`);
     return ExitStatus.OK;
   }
-  if (!options.kernel && !options.apiSocket) {
+  if (!options.kernel && !options.apiSocket && !options.restore) {
     io.stderr.write("nodevmm: nothing to do: give --kernel to boot a VM, or --api-socket to wait for requests\nTry 'nodevmm --help'.\n");
+    return ExitStatus.USAGE;
+  }
+  if (options.restore && !options.restore.resume && !options.apiSocket) {
+    io.stderr.write("nodevmm: --restore leaves the VM Paused: give --api-socket to resume it there, or resume=on\nTry 'nodevmm --help'.\n");
     return ExitStatus.USAGE;
   }
 
@@ -87,6 +91,11 @@ export async function main(
         serial: options.serial,
       });
       await vmm.boot();
+    }
+    if (options.restore) {
+      await vmm.restore(options.restore.sourceUrl, { resume: options.restore.resume });
+    }
+    if (options.kernel || options.restore) {
       const serial = vmm.info().config.serial;
       if (serial.mode === 'Pty') io.stderr.write(`nodevmm: serial port on ${serial.file}\n`);
     }

@@ -20,17 +20,28 @@ Commands:
   power-button     press the VM's ACPI power button
   info             the VM's config and state (JSON)
   counters         per-vCPU exit counts and lifecycle counts (JSON)
+  snapshot URL     write the paused VM to file:///DIR (config.json, state.json, memory-ranges)
+  restore URL      restore a snapshot (source_url=file:///DIR or the bare URL) into a VMM
+                   without a VM; it comes back Paused
   shutdown-vmm     end the VMM process (it exits 0)
 
 Exit status: 0 the VMM did it (HTTP 2xx); 1 the VMM refused or failed (its answer is printed);
 2 bad usage; 3 the VMM could not be reached.
 `;
 
-type Command = { endpoint: string; method: 'GET' | 'PUT'; takesFile?: boolean };
+/** A command's one argument: a VmConfig file, or a URL that becomes the body. */
+type Argument = { kind: 'file' } | { kind: 'url'; body: (text: string) => object };
+type Command = { endpoint: string; method: 'GET' | 'PUT'; argument?: Argument };
+
+/** ch-remote's `restore source_url=…[,prefault=on]`, or the bare URL. */
+function restoreArgument(text: string): object {
+  const parts = Object.fromEntries(text.split(',').map((part) => (part.includes('=') ? [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)] : ['source_url', part])));
+  return { source_url: parts.source_url, ...(parts.prefault !== undefined ? { prefault: parts.prefault === 'on' || parts.prefault === 'true' } : {}) };
+}
 
 const COMMANDS: Record<string, Command> = {
   ping: { endpoint: 'vmm.ping', method: 'GET' },
-  create: { endpoint: 'vm.create', method: 'PUT', takesFile: true },
+  create: { endpoint: 'vm.create', method: 'PUT', argument: { kind: 'file' } },
   boot: { endpoint: 'vm.boot', method: 'PUT' },
   shutdown: { endpoint: 'vm.shutdown', method: 'PUT' },
   reboot: { endpoint: 'vm.reboot', method: 'PUT' },
@@ -41,6 +52,8 @@ const COMMANDS: Record<string, Command> = {
   info: { endpoint: 'vm.info', method: 'GET' },
   counters: { endpoint: 'vm.counters', method: 'GET' },
   'shutdown-vmm': { endpoint: 'vmm.shutdown', method: 'PUT' },
+  snapshot: { endpoint: 'vm.snapshot', method: 'PUT', argument: { kind: 'url', body: (url) => ({ destination_url: url }) } },
+  restore: { endpoint: 'vm.restore', method: 'PUT', argument: { kind: 'url', body: restoreArgument } },
 };
 
 export interface RemoteIo {
@@ -90,11 +103,13 @@ async function prepare(invocation: Invocation, io: RemoteIo): Promise<{ socket: 
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) throw new RemoteUsageError(`unknown command '${name}' (expected ${Object.keys(COMMANDS).join(', ')})`);
   if (!invocation.socket) throw new RemoteUsageError('--api-socket PATH is required');
-  const expected = command.takesFile ? 1 : 0;
-  if (invocation.args.length !== expected) {
-    throw new RemoteUsageError(command.takesFile ? `${name} needs one FILE (a VmConfig JSON file, or -)` : `${name} takes no arguments`);
+  const argument = command.argument;
+  if (invocation.args.length !== (argument ? 1 : 0)) {
+    const wanted = { file: 'one FILE (a VmConfig JSON file, or -)', url: 'one URL' };
+    throw new RemoteUsageError(argument ? `${name} needs ${wanted[argument.kind]}` : `${name} takes no arguments`);
   }
-  if (!command.takesFile) return { socket: invocation.socket, name, command };
+  if (!argument) return { socket: invocation.socket, name, command };
+  if (argument.kind === 'url') return { socket: invocation.socket, name, command, body: JSON.stringify(argument.body(invocation.args[0])) };
   const file = invocation.args[0];
   let body: string;
   try {

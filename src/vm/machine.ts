@@ -36,14 +36,26 @@ export interface SavedMachine {
   vcpus: VcpuState[];
   vm: VmState;
   devices: DevicesState;
-  /** guest RAM, all of it, in host-offset order (the regions' layout follows from its size) */
-  ram: Uint8Array;
+  /**
+   * Guest RAM, all of it, in host-offset order (the regions' layout follows from its size), when it
+   * travels in this object. Absent when the RAM goes its own way (a snapshot's memory-ranges file,
+   * a migration's Memory commands): then the source's `loadRam` fills it.
+   */
+  ram?: Uint8Array;
+}
+
+/** The guest RAM's memfd, as another thread maps it (a RAM copy task, a vCPU worker). */
+export interface RamHandle {
+  fd: number;
+  size: number;
 }
 
 export const SAVED_MACHINE_VERSION = 1;
 
 /** Where a build's contents come from. */
-export type MachineSource = { from: 'payload' } | { from: 'state'; state: SavedMachine };
+export type MachineSource =
+  | { from: 'payload' }
+  | { from: 'state'; state: SavedMachine; loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void> };
 
 export interface MachineContext {
   kvm: NativeKvm;
@@ -99,7 +111,9 @@ export class Machine {
       let boot: VcpuSpec['boot'] = null;
       if (saved) {
         checkSavedMachine(saved, config);
-        new Uint8Array(memory.buffer).set(saved.ram);
+        if (saved.ram) new Uint8Array(memory.buffer).set(saved.ram);
+        else if (source.from === 'state' && source.loadRam) await source.loadRam({ fd: memory.fd, size: memory.size }, regions);
+        else throw new RangeError('saved VM state: no RAM, and nothing to load it from');
       } else {
         const ram = new GuestRam(memory.buffer, regions);
         // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
@@ -167,15 +181,23 @@ export class Machine {
     this.platform.devices.reassertIrqs();
   }
 
-  /** The build's state with the vCPUs' (saved by the pool, every vCPU paused). RAM is copied. */
-  save(vcpus: VcpuState[]): SavedMachine {
+  /**
+   * The build's state with the vCPUs' (saved by the pool, every vCPU paused). RAM is copied unless
+   * `withRam` is false: a snapshot or migration copies it from `ram` on another thread instead.
+   */
+  save(vcpus: VcpuState[], withRam = true): SavedMachine {
     return {
       version: SAVED_MACHINE_VERSION,
       vcpus,
       vm: saveVmState(this.vm),
       devices: this.platform.devices.save(),
-      ram: new Uint8Array(this.memory.buffer).slice(),
+      ...(withRam ? { ram: new Uint8Array(this.memory.buffer).slice() } : {}),
     };
+  }
+
+  /** The RAM's memfd, for a copy task on another thread. Valid until destroy(). */
+  get ram(): RamHandle {
+    return { fd: this.memory.fd, size: this.memory.size };
   }
 
   /** Exit counts per vCPU, indexed by KVM exit reason. */
@@ -200,6 +222,6 @@ export class Machine {
 /** A saved build must fit the config it is restored with; its parts check themselves on restore. */
 function checkSavedMachine(saved: SavedMachine, config: MachineConfig): void {
   if (saved.version !== SAVED_MACHINE_VERSION) throw new RangeError(`saved VM state: version ${saved.version}, expected ${SAVED_MACHINE_VERSION}`);
-  if (saved.ram.length !== config.memoryBytes) throw new RangeError(`saved VM state: ${saved.ram.length} bytes of RAM, the config has ${config.memoryBytes}`);
+  if (saved.ram && saved.ram.length !== config.memoryBytes) throw new RangeError(`saved VM state: ${saved.ram.length} bytes of RAM, the config has ${config.memoryBytes}`);
   if (saved.vcpus.length !== config.vcpus) throw new RangeError(`saved VM state: ${saved.vcpus.length} vCPUs, the config has ${config.vcpus}`);
 }

@@ -4,7 +4,8 @@
 // workers before it is returned, and nothing stays open if a step fails.
 import type { NativeKvm } from '../kvm/native.js';
 import type { VcpuPool } from '../actors/vcpu-pool.js';
-import { Machine, type MachineConfig, type MachineContext, type MachineSource, type SavedMachine } from '../vm/machine.js';
+import { Machine, type MachineConfig, type MachineContext, type MachineSource, type RamHandle, type SavedMachine } from '../vm/machine.js';
+import type { RamRegion } from '../boot/memory-layout.js';
 import type { PlatformQuirks } from '../vm/quirks.js';
 import type { PlatformHostSide } from '../vm/platform.js';
 import type { VmConfig } from './config.js';
@@ -28,8 +29,13 @@ export function bootFromPayload(config: VmConfig, context: BuildContext): Promis
  * A machine for `config` put back in the state `saved` holds (a build of the same config, saved while
  * paused), its vCPUs attached and restored, not yet running: resuming it goes on where it stopped.
  */
-export async function restoreFromState(config: VmConfig, saved: SavedMachine, context: BuildContext): Promise<Machine> {
-  const machine = await build(config, context, { from: 'state', state: saved });
+export async function restoreFromState(
+  config: VmConfig,
+  saved: SavedMachine,
+  context: BuildContext,
+  loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void>,
+): Promise<Machine> {
+  const machine = await build(config, context, { from: 'state', state: saved, loadRam });
   try {
     machine.finishRestore();
   } catch (error) {
@@ -39,9 +45,12 @@ export async function restoreFromState(config: VmConfig, saved: SavedMachine, co
   return machine;
 }
 
-/** Saves a paused build: every vCPU's state from its worker, then the VM's, the devices' and RAM. */
-export async function saveBuild(machine: Machine, pool: VcpuPool): Promise<SavedMachine> {
-  return machine.save(await pool.saveStates());
+/**
+ * Saves a paused build: every vCPU's state from its worker, then the VM's, the devices' and (unless
+ * `withRam` is false, when the caller copies `machine.ram` itself) RAM.
+ */
+export async function saveBuild(machine: Machine, pool: VcpuPool, withRam = true): Promise<SavedMachine> {
+  return machine.save(await pool.saveStates(), withRam);
 }
 
 async function build(config: VmConfig, context: BuildContext, source: MachineSource): Promise<Machine> {

@@ -105,7 +105,7 @@ function checkKernel(path: string): void {
  * Validates a VmConfig (from JSON or from code) and fills defaults. Throws VmmError('invalid-config')
  * naming the field; files are checked now, so a bad path fails here and not at boot.
  */
-export function parseVmConfig(input: unknown): VmConfig {
+export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } = {}): VmConfig {
   if (!isObject(input)) throw invalid('VmConfig must be a JSON object');
   for (const field of UNSUPPORTED_FIELDS) {
     if (input[field] !== undefined && input[field] !== null) throw invalid(`${field} is not supported by nodevmm yet`);
@@ -160,8 +160,11 @@ export function parseVmConfig(input: unknown): VmConfig {
     initramfs = legacyPath(input.initramfs, 'initramfs', 'path');
   }
   if (!kernel) throw invalid('payload.kernel is required');
-  checkKernel(kernel);
-  if (initramfs) checkReadableFile(initramfs, 'initramfs');
+  // A restored VM runs without its payload; it needs it again only to reboot.
+  if (options.checkFiles !== false) {
+    checkKernel(kernel);
+    if (initramfs) checkReadableFile(initramfs, 'initramfs');
+  }
 
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },

@@ -1,10 +1,10 @@
-// vm.counters' per-vCPU parts: the exit counts and (with profiling on) exit times the workers keep in
+// vm.counters: the exit counts and (with profiling on) exit times the workers keep in
 // shared memory, keyed by exit-reason name.
 import { KvmExitName } from '../kvm/constants.js';
 import type { ReasonTimes } from '../vm/exit-timing-layout.js';
+import type { Machine } from '../vm/machine.js';
+import type { EventSink, ExitCounts, ExitTimes, LifecycleCounts, VmCounters } from './types.js';
 
-export type ExitCounts = Record<string, number>;
-export type ExitTimes = Record<string, { exits: number; timed: number; kvmNs: number; vmmNs: number }>;
 
 const reasonName = (reason: number): string => KvmExitName[reason] ?? `exit_${reason}`;
 
@@ -30,4 +30,21 @@ export function exitTimesByName(byReason: Record<number, ReasonTimes>): ExitTime
       },
     ]),
   );
+}
+
+/** What vm.counters reports, from the parts of the VMM that count. */
+export function vmCounters(parts: {
+  machine: Pick<Machine, 'exitCounts' | 'exitTimes'> | null;
+  lifecycle: LifecycleCounts;
+  serialDroppedBytes: number;
+  sink: Pick<EventSink, 'lostCount' | 'pendingCount'> | null;
+}): VmCounters {
+  const times = parts.machine?.exitTimes();
+  return {
+    vcpus: (parts.machine?.exitCounts() ?? []).map(exitCountsByName),
+    lifecycle: { ...parts.lifecycle },
+    serial: { droppedBytes: parts.serialDroppedBytes },
+    eventMonitor: { lostEvents: parts.sink?.lostCount ?? 0, pendingEvents: parts.sink?.pendingCount ?? 0 },
+    ...(times ? { exitTiming: times.map(exitTimesByName) } : {}),
+  };
 }

@@ -3,7 +3,7 @@
 import { VmmError } from '../errors.js';
 import type { VmState } from './types.js';
 
-export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button';
+export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button' | 'snapshot' | 'restore';
 
 /** What the VMM does for an accepted request. */
 export type RequestStep =
@@ -15,7 +15,9 @@ export type RequestStep =
   | 'pause'
   | 'delete'
   | 'nothing'
-  | 'press-power-button';
+  | 'press-power-button'
+  | 'snapshot'
+  | 'restore';
 
 type StateWithConfig = Exclude<VmState, 'NotCreated'>;
 
@@ -28,6 +30,10 @@ const STEPS: Record<VmRequest, Partial<Record<VmState, RequestStep>>> = {
   resume: { Paused: 'resume' },
   delete: { NotCreated: 'nothing', Created: 'delete', Running: 'delete', Paused: 'delete', Shutdown: 'delete' },
   'power-button': { Running: 'press-power-button' },
+  // A snapshot is of a paused VM (Cloud Hypervisor's rule: nothing changes while RAM is copied); a
+  // restore makes the VMM's VM, so there must be none.
+  snapshot: { Paused: 'snapshot' },
+  restore: { NotCreated: 'restore' },
 };
 
 /** The verb of "cannot … the VM" messages. */
@@ -40,6 +46,8 @@ const VERBS: Record<VmRequest, string> = {
   resume: 'resume',
   delete: 'delete',
   'power-button': 'press the power button of',
+  snapshot: 'snapshot',
+  restore: 'restore',
 };
 
 /** The step for `request` in `state`, or the VmmError a client gets for it. */
@@ -47,7 +55,9 @@ export function stepFor(request: VmRequest, state: VmState): RequestStep {
   const step = STEPS[request][state];
   if (step) return step;
   if (request === 'create') throw new VmmError('already-created', 'a VM is already created; delete it first');
+  if (request === 'restore') throw new VmmError('already-created', 'a VM is already created; restore needs a VMM without one (delete it first)');
   if (state === 'NotCreated') throw new VmmError('not-found', `no VM is created; cannot ${VERBS[request]} it`);
+  if (request === 'snapshot') throw new VmmError('wrong-state', `cannot snapshot the VM in state ${state}: it must be Paused (vm.pause first)`);
   throw new VmmError('wrong-state', `cannot ${VERBS[request]} the VM in state ${state satisfies StateWithConfig}`);
 }
 

@@ -1,8 +1,11 @@
 // The VMM core's vocabulary as the TypeScript API speaks it (camelCase; the REST layer maps it to
 // Cloud Hypervisor's snake_case). The VM config itself is Cloud Hypervisor's document, kept as is.
 import type { VmConfig } from './config.js';
-import type { ExitCounts, ExitTimes } from './counters.js';
 import type { VmmEvent } from './events.js';
+
+/** exit counts by exit-reason name: { io: 123, mmio: 4, … } */
+export type ExitCounts = Record<string, number>;
+export type ExitTimes = Record<string, { exits: number; timed: number; kvmNs: number; vmmNs: number }>;
 
 export type VmState = 'NotCreated' | 'Created' | 'Running' | 'Paused' | 'Shutdown';
 

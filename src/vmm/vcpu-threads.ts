@@ -10,6 +10,20 @@ export interface VcpuThreadHooks {
   onWorkerDeath(vcpuId: number, error: Error): void;
 }
 
+/** Hooks that post every loop's end to the supervisor: a dead worker is a fatal event of the current build. */
+export function supervisedHooks(post: (event: LifecycleEvent) => void, currentGeneration: () => number, log: (message: string) => void): VcpuThreadHooks {
+  return {
+    onEvent: (event) => {
+      log(`vCPU ${event.vcpu}: ${event.kind} (${event.kind === 'fatal' ? event.detail.message : event.reason})`);
+      post(event);
+    },
+    onWorkerDeath: (vcpuId, error) => {
+      const message = `vCPU ${vcpuId} worker died: ${error.message}`;
+      post({ kind: 'fatal', reason: 'fatal', generation: currentGeneration(), vcpu: vcpuId, detail: { message, vcpu: vcpuId } });
+    },
+  };
+}
+
 /** A started pool of `vcpus` workers: `current` when it has that size, else a new one (the old is closed). */
 export async function poolFor(current: VcpuPool | null, vcpus: number, hooks: VcpuThreadHooks): Promise<VcpuPool> {
   if (current?.size === vcpus) return current;

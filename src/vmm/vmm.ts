@@ -16,11 +16,12 @@ import { acquirePayloadPool } from '../vm/payload-pool.js';
 import { VmmError, errorChain } from '../errors.js';
 import { EventClock, type EventSource, type VmmEvent } from './events.js';
 import { parseVmConfig, type VmConfig } from './config.js';
-import { exitCountsByName, exitTimesByName } from './counters.js';
+import { vmCounters } from './counters.js';
 import { stepFor, type VmRequest } from './requests.js';
-import { bootFromPayload, teardown } from './builder.js';
+import { bootFromPayload, restoreFromState, teardown, type BuildContext } from './builder.js';
+import { openRestore, snapshotTo } from './snapshots.js';
 import { GuestConsole } from './guest-console.js';
-import { poolFor } from './vcpu-threads.js';
+import { poolFor, supervisedHooks } from './vcpu-threads.js';
 import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
 
 export type { ExitReason, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
@@ -148,6 +149,35 @@ export class VmmCore {
     });
   }
 
+  /** vm.snapshot: writes the paused VM into the directory of a file:///DIR URL. */
+  snapshot(destinationUrl: string): Promise<void> {
+    return this.request('snapshot', async () => {
+      this.emit('vm', 'snapshotting');
+      await this.supervisor.holdDuring(() => snapshotTo(destinationUrl, this.machine!, this.pool!, this.config!));
+      this.emit('vm', 'snapshotted');
+    });
+  }
+
+  /** vm.restore: the VM of a snapshot, Paused (or running, with `resume`), going on where it was saved. */
+  restore(sourceUrl: string, options: { resume?: boolean } = {}): Promise<void> {
+    return this.request('restore', async () => {
+      this.emit('vm', 'restoring');
+      await this.supervisor.holdDuring(async () => {
+        const { config, snapshot } = await openRestore(sourceUrl);
+        try {
+          await this.prepareBuild(config, (context) => restoreFromState(config, snapshot.state.machine, context, snapshot.loadRam));
+        } catch (error) {
+          await this.console.close();
+          throw error;
+        }
+        this.config = config;
+      });
+      this.setState('Paused');
+      this.emit('vm', 'restored');
+      if (options.resume) await this.doResume();
+    });
+  }
+
   /**
    * Host → guest serial bytes: queued and fed to the UART in order as its receive FIFO frees up;
    * resolves once the UART has taken them all. Rejects ('wrong-state') without a running or paused VM
@@ -170,14 +200,7 @@ export class VmmCore {
 
   counters(): VmCounters {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
-    const times = this.machine?.exitTimes();
-    return {
-      vcpus: (this.machine?.exitCounts() ?? []).map(exitCountsByName),
-      lifecycle: { ...this.lifecycleCounts },
-      serial: { droppedBytes: this.console.droppedBytes },
-      eventMonitor: { lostEvents: this.sink?.lostCount ?? 0, pendingEvents: this.sink?.pendingCount ?? 0 },
-      ...(times ? { exitTiming: times.map(exitTimesByName) } : {}),
-    };
+    return vmCounters({ machine: this.machine, lifecycle: this.lifecycleCounts, serialDroppedBytes: this.console.droppedBytes, sink: this.sink });
   }
 
   /** Shuts the VMM down (vmm.shutdown, or a signal): stops the VM, ends the threads, exits 0. */
@@ -238,36 +261,29 @@ export class VmmCore {
   // ---- the VM's life -------------------------------------------------------------------------------
 
   private async bootFresh(): Promise<void> {
-    const config = this.config!;
     this.emit('vm', 'booting');
-    try {
-      this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, {
-        onEvent: (event) => {
-          this.log(`vCPU ${event.vcpu}: ${event.kind} (${event.kind === 'fatal' ? event.detail.message : event.reason})`);
-          this.supervisor.post(event);
-        },
-        onWorkerDeath: (vcpuId, error) =>
-          this.supervisor.post({
-            kind: 'fatal',
-            reason: 'fatal',
-            generation: this.machine?.generation ?? this.generation,
-            vcpu: vcpuId,
-            detail: { message: `vCPU ${vcpuId} worker died: ${error.message}`, vcpu: vcpuId },
-          }),
-      });
-      await this.console.open(config.serial);
-      await this.startMachine();
-    } catch (error) {
-      throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
-    }
+    await this.prepareBuild(this.config!, (context) => bootFromPayload(this.config!, context));
+    this.pool!.run(this.machine!.generation);
     this.lifecycleCounts.boots++;
     this.setState('Running');
     this.emit('vm', 'booted');
   }
 
-  private async startMachine(): Promise<void> {
+  /** vCPU threads and the serial backend for `config`, then a build made by `make`; nothing runs yet. */
+  private async prepareBuild(config: VmConfig, make: (context: BuildContext) => Promise<Machine>): Promise<void> {
+    try {
+      const hooks = supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
+      this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, hooks);
+      await this.console.open(config.serial);
+      await this.buildMachine(make);
+    } catch (error) {
+      throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
+    }
+  }
+
+  private async buildMachine(make: (context: BuildContext) => Promise<Machine>): Promise<void> {
     this.kvm ??= openKvm();
-    const machine = await bootFromPayload(this.config!, {
+    const machine = await make({
       kvm: this.kvm,
       pool: this.pool!,
       generation: ++this.generation,
@@ -279,7 +295,6 @@ export class VmmCore {
     this.machine = machine;
     this.console.attach(machine.platform.serial);
     for (const spec of machine.specs) this.emit('cpu_manager', 'create_vcpu', { id: String(spec.vcpuId) });
-    this.pool!.run(machine.generation);
   }
 
   /** Stops every vCPU and releases the VM; the config stays (state Shutdown). */
@@ -305,7 +320,8 @@ export class VmmCore {
   private async rebuild(reason: string): Promise<void> {
     this.emit('vm', 'rebooting', { reason });
     await this.teardownMachine();
-    await this.startMachine();
+    await this.buildMachine((context) => bootFromPayload(this.config!, context));
+    this.pool!.run(this.machine!.generation);
     this.lifecycleCounts.reboots++;
     this.setState('Running');
     this.emit('vm', 'rebooted', { reason });

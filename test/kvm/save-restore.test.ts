@@ -48,7 +48,7 @@ kvmTest('pause → save → restore into a fresh VM → resume: the counter gues
     console.detachInput();
     await teardown(first, pool);
     t.is(saved.vcpus.length, 1);
-    t.is(saved.ram.length, 32 << 20);
+    t.is(saved.ram?.length, 32 << 20);
 
     // Nothing of the first VM is left: the restore makes a new KVM VM, new RAM and new devices.
     const second = await restoreFromState(config, saved, context(2));

@@ -197,7 +197,7 @@ test('vm.create: malformed JSON, no body and invalid configs are 400 with a mess
 
 test('unknown paths are 404, wrong methods 405 with Allow, HEAD is answered where GET is', async (t) => {
   const f = await serve();
-  for (const path of ['/', '/api/v1', '/api/v1/', '/api/v1/vm.nope', '/api/v2/vmm.ping', '/vmm.ping', '/api/v1/vm.snapshot']) {
+  for (const path of ['/', '/api/v1', '/api/v1/', '/api/v1/vm.nope', '/api/v2/vmm.ping', '/vmm.ping', '/api/v1/vm.coredump']) {
     const reply = await new Promise<ApiResponse>((resolve, reject) => {
       const req = httpRequest({ socketPath: f.socket, path, agent: false }, (res) => {
         let text = '';

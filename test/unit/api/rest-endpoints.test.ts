@@ -31,6 +31,8 @@ test('every endpoint of LIFECYCLE.md §4 is routed with its method', (t) => {
     'vm.power-button': 'PUT',
     'vm.info': 'GET',
     'vm.counters': 'GET',
+    'vm.snapshot': 'PUT',
+    'vm.restore': 'PUT',
   };
   t.deepEqual(Object.keys(ENDPOINTS).sort(), Object.keys(expected).sort());
   for (const [name, method] of Object.entries(expected)) {
@@ -52,7 +54,7 @@ test('a wrong method is 405 with an Allow header; an unknown path is 404', (t) =
   t.is(routeError('GET', '/api/v1/').status, 404);
   t.is(routeError('GET', '/api/v1/toString').status, 404, 'no prototype keys');
   t.is(routeError('GET', '/api/v1/__proto__').status, 404);
-  t.regex(routeError('PUT', '/api/v1/vm.snapshot').message, /not supported by nodevmm yet/);
+  t.regex(routeError('PUT', '/api/v1/vm.coredump').message, /not supported by nodevmm yet/);
 });
 
 test('VMM error kinds map to 400/404/409/500; anything unexpected is 500; bodies are string arrays', (t) => {

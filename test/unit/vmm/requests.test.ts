@@ -5,7 +5,7 @@ import type { VmState } from '../../../src/vmm/types.js';
 import { VmmError } from '../../../src/errors.js';
 
 // The spec's rows, with the step each accepted cell takes; a string starting with '!' is the error kind.
-const SPEC: Record<VmState, Record<Exclude<VmRequest, 'power-button'>, string>> = {
+const SPEC: Record<VmState, Record<Exclude<VmRequest, 'power-button' | 'snapshot' | 'restore'>, string>> = {
   NotCreated: { boot: '!not-found', shutdown: '!not-found', reboot: '!not-found', pause: '!not-found', resume: '!not-found', delete: 'nothing', create: 'store-config' },
   Created: { boot: 'boot-fresh', shutdown: '!wrong-state', reboot: '!wrong-state', pause: '!wrong-state', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
   Running: { boot: '!wrong-state', shutdown: 'stop', reboot: 'rebuild', pause: 'pause', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
@@ -27,6 +27,14 @@ for (const [state, row] of Object.entries(SPEC) as Array<[VmState, Record<string
     for (const [request, expected] of Object.entries(row)) t.is(outcome(request as VmRequest, state), expected, `${request} in ${state}`);
   });
 }
+
+test('a snapshot needs a paused VM and a restore a VMM without one; the errors say so', (t) => {
+  const states: VmState[] = ['NotCreated', 'Created', 'Running', 'Paused', 'Shutdown'];
+  t.deepEqual(states.map((state) => outcome('snapshot', state)), ['!not-found', '!wrong-state', '!wrong-state', 'snapshot', '!wrong-state']);
+  t.deepEqual(states.map((state) => outcome('restore', state)), ['restore', '!already-created', '!already-created', '!already-created', '!already-created']);
+  t.is(t.throws(() => stepFor('snapshot', 'Running'))?.message, 'cannot snapshot the VM in state Running: it must be Paused (vm.pause first)');
+  t.regex(t.throws(() => stepFor('restore', 'Paused'))?.message ?? '', /restore needs a VMM without one/);
+});
 
 test('the power button works on a running VM only, and errors name the request and the state', (t) => {
   t.is(stepFor('power-button', 'Running'), 'press-power-button');
