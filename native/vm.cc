@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -108,6 +109,7 @@ Napi::Function Vm::Init(Napi::Env env) {
     InstanceMethod<&Vm::CreatePit2>("createPit2"),
     InstanceMethod<&Vm::IrqLine>("irqLine"),
     InstanceMethod<&Vm::SetMemoryRegion>("setMemoryRegion"),
+    InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
     InstanceMethod<&Vm::GetState>("getState"),
     InstanceMethod<&Vm::SetState>("setState"),
     InstanceMethod<&Vm::Close>("close"),
@@ -188,10 +190,10 @@ Napi::Value IrqLineByFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setMemoryRegion(slot, guestPhysAddr, memory: GuestMemory, offset = 0, size = memory.size, flags = 0)
 Napi::Value Vm::GetState(const Napi::CallbackInfo& i) { return VmStateIoctl(i, CheckedFd(i.Env()), false); }
 Napi::Value Vm::SetState(const Napi::CallbackInfo& i) { return VmStateIoctl(i, CheckedFd(i.Env()), true); }
 
+// setMemoryRegion(slot, guestPhysAddr, memory: GuestMemory, offset = 0, size = memory.size, flags = 0)
 Napi::Value Vm::SetMemoryRegion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = CheckedFd(env);
@@ -214,7 +216,37 @@ Napi::Value Vm::SetMemoryRegion(const Napi::CallbackInfo& info) {
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(memory->host() + offset);
   if (ioctl(fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) ThrowErrno(env, "KVM_SET_USER_MEMORY_REGION");
-  slots_[slot] = Napi::Persistent(memoryObject);
+  if (size == 0) {
+    slots_.erase(slot);  // size 0 deletes the slot
+  } else {
+    slots_[slot] = Slot{Napi::Persistent(memoryObject), size};
+  }
+  return env.Undefined();
+}
+
+// getDirtyLog(slot, bitmap: Uint8Array): KVM_GET_DIRTY_LOG, one bit per 4 KiB page of the slot in
+// 64-bit little-endian words. KVM clears what it returns, so each call reports the writes since the
+// last. The slot must be registered with KVM_MEM_LOG_DIRTY_PAGES (ENOENT otherwise).
+Napi::Value Vm::GetDirtyLog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = CheckedFd(env);
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    ThrowType(env, "getDirtyLog(slot, bitmap: Uint8Array)");
+  uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Uint8Array bitmap = info[1].As<Napi::Uint8Array>();
+  auto found = slots_.find(slot);
+  if (found == slots_.end()) ThrowType(env, "getDirtyLog: slot " + std::to_string(slot) + " has no memory region");
+  // KVM writes whole longs: ceil(pages / 64) * 8 bytes, past the caller's buffer if it is shorter.
+  uint64_t pages = (found->second.size + 4095) / 4096;
+  uint64_t needed = (pages + 63) / 64 * 8;
+  if (bitmap.ByteLength() < needed)
+    ThrowType(env, "getDirtyLog: slot " + std::to_string(slot) + " has " + std::to_string(pages) + " pages, its bitmap needs " +
+                       std::to_string(needed) + " bytes, got " + std::to_string(bitmap.ByteLength()));
+  kvm_dirty_log log = {};
+  log.slot = slot;
+  log.dirty_bitmap = bitmap.Data();
+  if (ioctl(fd, KVM_GET_DIRTY_LOG, &log) < 0) ThrowErrno(env, "KVM_GET_DIRTY_LOG");
   return env.Undefined();
 }
 

@@ -1,6 +1,7 @@
 // /dev/kvm and a VM: system and VM ioctls. No devices, no policy.
 #pragma once
 #include <napi.h>
+#include <cstdint>
 #include <map>
 
 namespace nodevmm {
@@ -37,14 +38,18 @@ class Vm : public Napi::ObjectWrap<Vm> {
   Napi::Value CreatePit2(const Napi::CallbackInfo& info);
   Napi::Value IrqLine(const Napi::CallbackInfo& info);
   Napi::Value SetMemoryRegion(const Napi::CallbackInfo& info);
+  Napi::Value GetDirtyLog(const Napi::CallbackInfo& info);
   Napi::Value GetState(const Napi::CallbackInfo& info);
   Napi::Value SetState(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   int CheckedFd(Napi::Env env) const;
 
   int fd_ = -1;
-  // Guest RAM objects stay alive as long as a slot maps them.
-  std::map<uint32_t, Napi::ObjectReference> slots_;
+  struct Slot {
+    Napi::ObjectReference memory;  // guest RAM stays alive as long as a slot maps it
+    uint64_t size;                 // bytes: sizes the slot's dirty bitmap
+  };
+  std::map<uint32_t, Slot> slots_;
 };
 
 // irqLine(vmFd, irq, level): usable from any thread that only knows the VM's fd.

@@ -26,6 +26,11 @@ export interface NativeVm {
   createPit2(): void;
   irqLine(irq: number, level: boolean): void;
   setMemoryRegion(slot: number, guestPhysAddr: number, memory: NativeGuestMemory, offset?: number, size?: number, flags?: number): void;
+  /**
+   * KVM_GET_DIRTY_LOG of a slot registered with KVM_MEM_LOG_DIRTY_PAGES: a bit per 4 KiB page, in 64-bit
+   * little-endian words (at least ceil(pages / 64) * 8 bytes, else a TypeError). KVM clears what it returns.
+   */
+  getDirtyLog(slot: number, bitmap: Uint8Array): void;
   /** KVM_GET/SET_IRQCHIP (the chip named by kind), _PIT2, _CLOCK; the buffer is exactly the kernel struct. */
   getState(kind: VmStateKind, out: Uint8Array): void;
   setState(kind: VmStateKind, bytes: Uint8Array): void;

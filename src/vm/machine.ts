@@ -5,6 +5,7 @@
 import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '../kvm/native.js';
 import { stateCaps, type VcpuState } from '../kvm/vcpu-state.js';
 import { restoreVmState, saveVmState, type VmState } from '../kvm/vm-state.js';
+import { DirtyLog } from '../kvm/dirty-log.js';
 import type { DevicesState } from '../devices/device-manager.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
@@ -198,6 +199,12 @@ export class Machine {
   /** The RAM's memfd, for a copy task on another thread. Valid until destroy(). */
   get ram(): RamHandle {
     return { fd: this.memory.fd, size: this.memory.size };
+  }
+
+  /** Dirty-page tracking over this build's RAM slots (off until its start()), for a migration's pre-copy. */
+  dirtyLog(): DirtyLog {
+    // Slot numbers are the regions' indices, as build() registered them.
+    return new DirtyLog(this.vm, this.memory, this.regions.map((region, slot) => ({ slot, ...region })));
   }
 
   /** Exit counts per vCPU, indexed by KVM exit reason. */

@@ -1,0 +1,95 @@
+// Dirty-page bitmaps as KVM_GET_DIRTY_LOG fills them (bit i of the slot's bitmap = its page i, in
+// little-endian 64-bit words, so byte i / 8, bit i % 8) and the runs of guest RAM they stand for: what
+// a migration's Memory command sends. Pure: no KVM.
+
+export const DIRTY_PAGE_SIZE = 4096;
+
+/** One KVM memory slot of guest RAM, as it was registered. */
+export interface LoggedRegion {
+  slot: number;
+  gpa: number;
+  /** offset of the first byte in the guest memory's host mapping */
+  hostOffset: number;
+  size: number;
+  /** the slot's other KVM_SET_USER_MEMORY_REGION flags, kept when logging turns on and off (default 0) */
+  flags?: number;
+}
+
+/** Bytes [gpa, gpa + length) of guest RAM, found at hostOffset in the host mapping. */
+export interface DirtyRun {
+  gpa: number;
+  hostOffset: number;
+  length: number;
+}
+
+export interface DirtyPages {
+  /** in region order, then address order; consecutive dirty pages are one run, never across regions */
+  runs: DirtyRun[];
+  /** dirty pages in all */
+  pages: number;
+}
+
+export function pageCount(size: number): number {
+  return Math.ceil(size / DIRTY_PAGE_SIZE);
+}
+
+/** A slot's bitmap size: KVM reads and writes whole 64-bit words. */
+export function bitmapBytes(size: number): number {
+  return Math.ceil(pageCount(size) / 64) * 8;
+}
+
+function runOf(region: LoggedRegion, firstPage: number, endPage: number): DirtyRun {
+  const start = firstPage * DIRTY_PAGE_SIZE;
+  return { gpa: region.gpa + start, hostOffset: region.hostOffset + start, length: Math.min(endPage * DIRTY_PAGE_SIZE, region.size) - start };
+}
+
+/** Appends the runs of `region`'s dirty pages to `out`; returns how many pages are dirty. */
+export function bitmapRuns(bitmap: Uint8Array, region: LoggedRegion, out: DirtyRun[]): number {
+  const pages = pageCount(region.size);
+  if (bitmap.length * 8 < pages) throw new RangeError(`slot ${region.slot}: a bitmap of ${bitmap.length} bytes cannot hold ${pages} pages`);
+  let dirty = 0;
+  let start = -1; // first page of the open run
+  for (let byte = 0; byte * 8 < pages; byte++) {
+    const bits = bitmap[byte];
+    // Whole bytes that neither end nor open a run (most of RAM, clean or rewritten) are skipped.
+    if (bits === 0 && start < 0) continue;
+    if (bits === 0xff && start >= 0 && byte * 8 + 8 <= pages) {
+      dirty += 8;
+      continue;
+    }
+    for (let bit = 0; bit < 8; bit++) {
+      const page = byte * 8 + bit;
+      if (page >= pages) break; // KVM never sets bits past the slot's end
+      if ((bits >> bit) & 1) {
+        dirty++;
+        if (start < 0) start = page;
+      } else if (start >= 0) {
+        out.push(runOf(region, start, page));
+        start = -1;
+      }
+    }
+  }
+  if (start >= 0) out.push(runOf(region, start, pages));
+  return dirty;
+}
+
+/** Sets the bits of every page [gpa, gpa + length) touches; the range must lie in `region`. */
+export function markPages(bitmap: Uint8Array, region: LoggedRegion, gpa: number, length: number): void {
+  if (length <= 0) return;
+  const first = Math.floor((gpa - region.gpa) / DIRTY_PAGE_SIZE);
+  const end = Math.ceil((gpa + length - region.gpa) / DIRTY_PAGE_SIZE);
+  for (let page = first; page < end; page++) bitmap[page >> 3] |= 1 << (page & 7);
+}
+
+/** The region holding all of [gpa, gpa + length), if one does. */
+export function regionOf<R extends LoggedRegion>(regions: readonly R[], gpa: number, length: number): R | undefined {
+  return regions.find((r) => gpa >= r.gpa && gpa + length <= r.gpa + r.size);
+}
+
+/** Every byte of RAM as runs, one per region: what a pre-copy's first iteration sends. */
+export function allRuns(regions: readonly LoggedRegion[]): DirtyPages {
+  return {
+    runs: regions.filter((r) => r.size > 0).map((r) => ({ gpa: r.gpa, hostOffset: r.hostOffset, length: r.size })),
+    pages: regions.reduce((sum, r) => sum + pageCount(r.size), 0),
+  };
+}
