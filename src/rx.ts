@@ -8,6 +8,7 @@ export { ReplaySubject } from 'rxjs/internal/ReplaySubject';
 export { from } from 'rxjs/internal/observable/from';
 export { merge } from 'rxjs/internal/observable/merge';
 export { filter } from 'rxjs/internal/operators/filter';
+export { tap } from 'rxjs/internal/operators/tap';
 export { map } from 'rxjs/internal/operators/map';
 export { mergeMap } from 'rxjs/internal/operators/mergeMap';
 export { scan } from 'rxjs/internal/operators/scan';

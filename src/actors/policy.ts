@@ -1,8 +1,8 @@
 // The lifecycle policy (LIFECYCLE.md §1): a pure function from (event, options) to what the VMM does,
 // and the operators that feed it: duplicate events of a VM build already decided are absorbed, and
-// guest exits and resets raised while the VMM is busy (the `busy$` a snapshot or migration will drive;
-// nothing drives it yet) are held until it ends.
-import { Observable, type OperatorFunction, filter, map, merge, scan, mergeMap, from } from '../rx.js';
+// guest exits and resets raised while the VMM is busy (a snapshot, a restore or a migration) are held
+// until it ends, then replayed, or handed over to travel with a migrated VM.
+import { Observable, type OperatorFunction, filter, map, merge, scan, mergeMap, from, tap } from '../rx.js';
 import type { LifecycleEvent } from './lifecycle.js';
 
 export interface PolicyOptions {
@@ -54,28 +54,34 @@ export function absorbDecided(): OperatorFunction<LifecycleEvent, LifecycleEvent
     );
 }
 
+/** Ends a hold by giving the held events to `take` instead of replaying them (a migration carries them away). */
+export interface HandOver {
+  handOver: (events: LifecycleEvent[]) => void;
+}
+
 /**
- * Holds guest exits and resets while `busy$` is true (a snapshot or migration in progress) and
- * replays them, in order, when it turns false. Fatal events are never held.
+ * Holds guest exits and resets while `control$` says busy (true: a snapshot or migration is in
+ * progress) and replays them, in order, when it says false; a HandOver ends the hold by giving them
+ * away instead. Fatal events are never held.
  */
-export function holdWhileBusy(busy$: Observable<boolean>): OperatorFunction<LifecycleEvent, LifecycleEvent> {
-  type Input = { busy: boolean } | { event: LifecycleEvent };
+export function holdWhileBusy(control$: Observable<boolean | HandOver>): OperatorFunction<LifecycleEvent, LifecycleEvent> {
+  type Input = { control: boolean | HandOver } | { event: LifecycleEvent };
+  type Acc = { busy: boolean; held: LifecycleEvent[]; out: LifecycleEvent[]; given: (() => void) | null };
+  const idle: Acc = { busy: false, held: [], out: [], given: null };
   return (events) =>
-    merge(busy$.pipe(map((busy): Input => ({ busy }))), events.pipe(map((event): Input => ({ event })))).pipe(
-      scan(
-        (acc, input) => {
-          if ('busy' in input) {
-            return input.busy
-              ? { busy: true, held: acc.held, out: [] as LifecycleEvent[] }
-              : { busy: false, held: [] as LifecycleEvent[], out: acc.held };
-          }
-          if (acc.busy && input.event.kind !== 'fatal') {
-            return { busy: true, held: [...acc.held, input.event], out: [] };
-          }
-          return { busy: acc.busy, held: acc.held, out: [input.event] };
-        },
-        { busy: false, held: [] as LifecycleEvent[], out: [] as LifecycleEvent[] },
-      ),
+    merge(control$.pipe(map((control): Input => ({ control }))), events.pipe(map((event): Input => ({ event })))).pipe(
+      scan((acc: Acc, input): Acc => {
+        if ('control' in input) {
+          const control = input.control;
+          if (control === true) return { busy: true, held: acc.held, out: [], given: null };
+          if (control === false) return { ...idle, out: acc.held };
+          const held = acc.held;
+          return { ...idle, given: () => control.handOver(held) };
+        }
+        if (acc.busy && input.event.kind !== 'fatal') return { busy: true, held: [...acc.held, input.event], out: [], given: null };
+        return { busy: acc.busy, held: acc.held, out: [input.event], given: null };
+      }, idle),
+      tap((acc) => acc.given?.()),
       mergeMap((acc) => from(acc.out)),
     );
 }

@@ -3,7 +3,7 @@
 // actions; embedders observe the streams.
 import { BehaviorSubject, Observable, Subject, filter, merge, share } from '../rx.js';
 import type { LifecycleEvent } from './lifecycle.js';
-import { holdWhileBusy, lifecyclePolicy, type LifecycleAction, type PolicyOptions } from './policy.js';
+import { holdWhileBusy, lifecyclePolicy, type HandOver, type LifecycleAction, type PolicyOptions } from './policy.js';
 
 export type GuestExitEvent = Extract<LifecycleEvent, { kind: 'guest-exit' }>;
 export type ResetEvent = Extract<LifecycleEvent, { kind: 'reset' }>;
@@ -11,7 +11,7 @@ export type FatalEvent = Extract<LifecycleEvent, { kind: 'fatal' }>;
 
 export class Supervisor {
   private readonly input = new Subject<LifecycleEvent>();
-  private readonly busy = new BehaviorSubject<boolean>(false);
+  private readonly busy = new BehaviorSubject<boolean | HandOver>(false);
 
   readonly guestExit$: Observable<GuestExitEvent>;
   readonly reset$: Observable<ResetEvent>;
@@ -34,6 +34,13 @@ export class Supervisor {
   /** While busy (snapshot, migration), guest exits and resets are held, then replayed. */
   setBusy(busy: boolean): void {
     this.busy.next(busy);
+  }
+
+  /** Ends a hold without replaying: the held guest exits and resets, in order, for the caller to carry. */
+  handOverHeld(): LifecycleEvent[] {
+    let taken: LifecycleEvent[] = [];
+    this.busy.next({ handOver: (events) => (taken = events) });
+    return taken;
   }
 
   /** Runs `work` with guest exits and resets held (LIFECYCLE.md §1); they are replayed after it. */

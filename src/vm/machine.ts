@@ -56,7 +56,14 @@ export const SAVED_MACHINE_VERSION = 1;
 /** Where a build's contents come from. */
 export type MachineSource =
   | { from: 'payload' }
-  | { from: 'state'; state: SavedMachine; loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void> };
+  | {
+      from: 'state';
+      state: SavedMachine;
+      /** fills the new RAM (a snapshot's memory-ranges) */
+      loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void>;
+      /** RAM that already holds the guest's bytes (a migration received them): the build owns it from now on */
+      adoptRam?: NativeGuestMemory;
+    };
 
 export interface MachineContext {
   kvm: NativeKvm;
@@ -102,7 +109,9 @@ export class Machine {
     try {
       // RAM first: adding a memory slot once the irqchip exists costs the kernel extra grace periods.
       const regions = ramRegions(config.memoryBytes);
-      memory = new addon.GuestMemory(config.memoryBytes);
+      const adopted = source.from === 'state' ? source.adoptRam : undefined;
+      if (adopted && adopted.size !== config.memoryBytes) throw new RangeError(`adopted RAM has ${adopted.size} bytes, the config ${config.memoryBytes}`);
+      memory = adopted ?? new addon.GuestMemory(config.memoryBytes);
       regions.forEach((region, slot) => vm.setMemoryRegion(slot, region.gpa, memory!, region.hostOffset, region.size));
       vm.setTssAddr(KVM_TSS_ADDRESS);
       vm.setIdentityMapAddr(KVM_IDENTITY_MAP_ADDRESS);
@@ -112,9 +121,12 @@ export class Machine {
       let boot: VcpuSpec['boot'] = null;
       if (saved) {
         checkSavedMachine(saved, config);
-        if (saved.ram) new Uint8Array(memory.buffer).set(saved.ram);
-        else if (source.from === 'state' && source.loadRam) await source.loadRam({ fd: memory.fd, size: memory.size }, regions);
-        else throw new RangeError('saved VM state: no RAM, and nothing to load it from');
+        // adopted RAM holds the guest's bytes already
+        if (!adopted) {
+          if (saved.ram) new Uint8Array(memory.buffer).set(saved.ram);
+          else if (source.from === 'state' && source.loadRam) await source.loadRam({ fd: memory.fd, size: memory.size }, regions);
+          else throw new RangeError('saved VM state: no RAM, and nothing to load it from');
+        }
       } else {
         const ram = new GuestRam(memory.buffer, regions);
         // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
@@ -194,6 +206,11 @@ export class Machine {
       devices: this.platform.devices.save(),
       ...(withRam ? { ram: new Uint8Array(this.memory.buffer).slice() } : {}),
     };
+  }
+
+  /** The bytes of guest RAM at `hostOffset` (a migration sends them from here). Valid until destroy(). */
+  ramBytes(hostOffset: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, hostOffset, length);
   }
 
   /** The RAM's memfd, for a copy task on another thread. Valid until destroy(). */

@@ -109,6 +109,22 @@ test('Supervisor holds a guest exit while busy and replays it after', (t) => {
   t.deepEqual(actions, ['stop-vm']);
 });
 
+test('Supervisor hands held events over instead of replaying them (a migration carries them away)', (t) => {
+  const supervisor = new Supervisor({ noShutdown: true });
+  const actions: string[] = [];
+  supervisor.actions$.subscribe((a) => actions.push(a.type));
+  supervisor.setBusy(true);
+  supervisor.post(guestExit(1));
+  supervisor.post(reset('acpi-reset', 1));
+  supervisor.post(fatal(1));
+  t.deepEqual(actions, ['fatal-exit'], 'fatal is never held');
+  t.deepEqual(supervisor.handOverHeld().map((e) => e.kind), ['guest-exit', 'reset']);
+  supervisor.setBusy(false);
+  t.deepEqual(actions, ['fatal-exit'], 'handed-over events are not replayed');
+  supervisor.post(guestExit(2));
+  t.deepEqual(actions, ['fatal-exit', 'stop-vm'], 'after the hand-over events flow again');
+});
+
 test('absorbDecided: 10 000 reboots pass one event each, and a stale build’s late event is absorbed', (t) => {
   const passed: LifecycleEvent[] = [];
   const input = new Subject<LifecycleEvent>();
