@@ -2,7 +2,8 @@
  * A PVH test guest for serial input: it sets up COM1 (FIFO, receive-data interrupt, OUT2) and the
  * 8259 PICs (IRQ 4 → vector 0x24, every other line masked), prints a banner, then sleeps in `hlt` and
  * echoes what arrives, lowercase letters uppercased so a test can tell the echo from its input. A `q`
- * prints how many serial interrupts woke it and powers off through ACPI S5.
+ * prints how many serial interrupts woke it and powers off through ACPI S5; a `#` says so and resets
+ * the machine through the i8042 (0xFE to port 0x64).
  *
  * Only the serial interrupt can end the `hlt` (IF is clear everywhere else), so an echo at all proves
  * IRQ 4 reaches the guest through the in-kernel irqchip. The handler never returns with `iret` (which
@@ -98,6 +99,8 @@ receive:
         in %dx, %al
         cmp $'q', %al
         je quit
+        cmp $'#', %al
+        je reset
         cmp $'a', %al
         jb 1f
         cmp $'z', %al
@@ -134,6 +137,14 @@ quit:
 2:      hlt
         jmp 2b
 
+reset:
+        mov $resetting, %esi
+        call print
+        mov $0xfe, %al          /* i8042: pulse the reset line */
+        out %al, $0x64
+3:      hlt
+        jmp 3b
+
 #include "set-gate.inc"
 
 #include "print.inc"
@@ -158,6 +169,7 @@ banner: .asciz "nodevmm guest: serial-echo\n"
 ready:  .asciz "echo ready (q quits)\n"
 bye:    .asciz "\nbye after 0x"
 bye_end: .asciz " serial interrupts\n"
+resetting: .asciz "\nresetting\n"
 
         .data
         .p2align 2

@@ -12,6 +12,7 @@ export type FatalEvent = Extract<LifecycleEvent, { kind: 'fatal' }>;
 export class Supervisor {
   private readonly input = new Subject<LifecycleEvent>();
   private readonly busy = new BehaviorSubject<boolean | HandOver>(false);
+  private heldCount = 0;
 
   readonly guestExit$: Observable<GuestExitEvent>;
   readonly reset$: Observable<ResetEvent>;
@@ -28,17 +29,25 @@ export class Supervisor {
 
   /** A vCPU (or the VMM on its behalf) reports a lifecycle exit. */
   post(event: LifecycleEvent): void {
+    if (this.busy.value === true && event.kind !== 'fatal') this.heldCount++;
     this.input.next(event);
   }
 
   /** While busy (snapshot, migration), guest exits and resets are held, then replayed. */
   setBusy(busy: boolean): void {
+    this.heldCount = 0;
     this.busy.next(busy);
+  }
+
+  /** A guest exit or reset is being held (a migration then finishes at its next iteration boundary). */
+  get holding(): boolean {
+    return this.heldCount > 0;
   }
 
   /** Ends a hold without replaying: the held guest exits and resets, in order, for the caller to carry. */
   handOverHeld(): LifecycleEvent[] {
     let taken: LifecycleEvent[] = [];
+    this.heldCount = 0;
     this.busy.next({ handOver: (events) => (taken = events) });
     return taken;
   }

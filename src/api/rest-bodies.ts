@@ -41,3 +41,40 @@ export function restoreBody(body: unknown): { sourceUrl: string; resume: boolean
   }
   return { sourceUrl: requiredString(value, request, 'source_url'), resume: value.resume === true };
 }
+
+/** CH's ReceiveMigrationData: {receiver_url, tls_dir?}; TLS is not offered. */
+export function receiveMigrationBody(body: unknown): { receiverUrl: string } {
+  const value = fields(body, 'vm.receive-migration', ['receiver_url', 'tls_dir']);
+  if (value.tls_dir !== undefined) throw new RestError(400, 'vm.receive-migration: tls_dir: nodevmm migrates without TLS');
+  return { receiverUrl: requiredString(value, 'vm.receive-migration', 'receiver_url') };
+}
+
+function boundedInteger(body: Record<string, unknown>, request: string, field: string, min: number, max: number): number | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RestError(400, `${request}: ${field} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * CH's SendMigrationData: {destination_url, local?, downtime_ms?, timeout_s?, timeout_strategy?,
+ * connections?, tls_dir?}. Not offered: `local: true` (RAM handed over by fd: RAM always travels on the
+ * socket), more than one connection, TLS.
+ */
+export function sendMigrationBody(body: unknown): { destinationUrl: string; downtimeMs?: number; timeoutS?: number; timeoutStrategy?: 'Cancel' | 'Ignore' } {
+  const request = 'vm.send-migration';
+  const value = fields(body, request, ['destination_url', 'local', 'downtime_ms', 'timeout_s', 'timeout_strategy', 'connections', 'tls_dir']);
+  if (value.connections !== undefined && value.connections !== 1) throw new RestError(400, `${request}: connections: nodevmm migrates over one connection (1)`);
+  if (value.tls_dir !== undefined) throw new RestError(400, `${request}: tls_dir: nodevmm migrates without TLS`);
+  if (value.local !== undefined && value.local !== false) throw new RestError(400, `${request}: local migration (RAM by fd) is not supported; leave local out or false`);
+  const strategy = value.timeout_strategy;
+  if (strategy !== undefined && strategy !== 'Cancel' && strategy !== 'Ignore') throw new RestError(400, `${request}: timeout_strategy must be "Cancel" or "Ignore"`);
+  return {
+    destinationUrl: requiredString(value, request, 'destination_url'),
+    downtimeMs: boundedInteger(value, request, 'downtime_ms', 1, 3_600_000),
+    timeoutS: boundedInteger(value, request, 'timeout_s', 1, 86_400 * 7),
+    timeoutStrategy: strategy,
+  };
+}

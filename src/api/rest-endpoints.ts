@@ -3,7 +3,7 @@
 import { VERSION } from '../version.js';
 import type { Vmm, VmCounters, VmInfo } from './vmm.js';
 import { RestError } from './rest-status.js';
-import { restoreBody, snapshotBody } from './rest-bodies.js';
+import { receiveMigrationBody, restoreBody, sendMigrationBody, snapshotBody } from './rest-bodies.js';
 
 export const API_BASE = '/api/v1/';
 
@@ -99,13 +99,15 @@ export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
       return done(vmm.restore(sourceUrl, { resume }));
     },
   },
+  'vm.send-migration': { method: 'PUT', body: 'json', handle: (vmm, body) => done(vmm.sendMigration(sendMigrationBody(body))) },
+  'vm.receive-migration': { method: 'PUT', body: 'json', handle: (vmm, body) => done(vmm.receiveMigration(receiveMigrationBody(body).receiverUrl)) },
   'vm.info': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restInfo(vmm.info()) }) },
   'vm.counters': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restCounters(vmm.counters()) }) },
 };
 
 // Cloud Hypervisor endpoints nodevmm does not serve yet: a 404 that says so, rather than "unknown".
 const NOT_YET = new Set([
-  'vm.send-migration', 'vm.receive-migration', 'vm.coredump', 'vm.resize',
+  'vm.coredump', 'vm.resize',
   'vm.resize-disk', 'vm.resize-zone', 'vm.add-device', 'vm.remove-device', 'vm.add-disk', 'vm.add-fs',
   'vm.add-net', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-vsock', 'vm.add-user-device',
   'vm.add-generic-vhost-user', 'vm.nmi', 'vm.debug', 'vmm.nmi',

@@ -1,6 +1,7 @@
-// The embedding facade: `import { Vmm } from 'nodevmm'`. The VMM core (src/vmm/) plus what an
+// The embedding facade: `import { Vmm } from 'nodevmm'`. The VMM core (src/vmm/), with snapshots and
+// migration, plus what an
 // embedder or the CLI may ask for at construction: the event monitor of LIFECYCLE.md §3.
-import { VmmCore } from '../vmm/vmm.js';
+import { MigratingVmm } from '../vmm/migrating-vmm.js';
 import type { VmmCoreOptions } from '../vmm/types.js';
 import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 
@@ -12,7 +13,7 @@ export interface VmmOptions extends VmmCoreOptions {
   eventMonitor?: EventMonitorTarget;
 }
 
-export class Vmm extends VmmCore {
+export class Vmm extends MigratingVmm {
   constructor(options: VmmOptions = {}) {
     super(options);
     const target = options.eventMonitor;

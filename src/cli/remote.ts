@@ -23,6 +23,11 @@ Commands:
   snapshot URL     write the paused VM to file:///DIR (config.json, state.json, memory-ranges)
   restore URL      restore a snapshot (source_url=file:///DIR or the bare URL) into a VMM
                    without a VM; it comes back Paused
+  send-migration URL
+                   migrate the VM to a receiving VMM (unix:/PATH or tcp:HOST:PORT); the
+                   outcome is reported as events (vm/migration-finished or -failed)
+  receive-migration URL
+                   listen on unix:/PATH or tcp:HOST:PORT for a VM sent by send-migration
   shutdown-vmm     end the VMM process (it exits 0)
 
 Exit status: 0 the VMM did it (HTTP 2xx); 1 the VMM refused or failed (its answer is printed);
@@ -54,6 +59,8 @@ const COMMANDS: Record<string, Command> = {
   'shutdown-vmm': { endpoint: 'vmm.shutdown', method: 'PUT' },
   snapshot: { endpoint: 'vm.snapshot', method: 'PUT', argument: { kind: 'url', body: (url) => ({ destination_url: url }) } },
   restore: { endpoint: 'vm.restore', method: 'PUT', argument: { kind: 'url', body: restoreArgument } },
+  'send-migration': { endpoint: 'vm.send-migration', method: 'PUT', argument: { kind: 'url', body: (url) => ({ destination_url: url }) } },
+  'receive-migration': { endpoint: 'vm.receive-migration', method: 'PUT', argument: { kind: 'url', body: (url) => ({ receiver_url: url }) } },
 };
 
 export interface RemoteIo {

@@ -249,3 +249,11 @@ function checkSavedMachine(saved: SavedMachine, config: MachineConfig): void {
   if (saved.ram && saved.ram.length !== config.memoryBytes) throw new RangeError(`saved VM state: ${saved.ram.length} bytes of RAM, the config has ${config.memoryBytes}`);
   if (saved.vcpus.length !== config.vcpus) throw new RangeError(`saved VM state: ${saved.vcpus.length} vCPUs, the config has ${config.vcpus}`);
 }
+
+/**
+ * Guest RAM of `bytes`, laid out in regions as a build of that size lays it out, for a build to adopt
+ * later (MachineSource adoptRam): a migration's destination fills it before the VM exists.
+ */
+export function allocateRam(bytes: number): { memory: NativeGuestMemory; regions: RamRegion[] } {
+  return { memory: new (native().GuestMemory)(bytes), regions: ramRegions(bytes) };
+}

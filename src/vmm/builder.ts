@@ -2,7 +2,7 @@
 // machine; the payload loaded into new RAM) and restore from a saved build's state (its RAM, devices,
 // vCPUs and in-kernel irqchip, PIT and clock put back). Either way the build is attached to the vCPU
 // workers before it is returned, and nothing stays open if a step fails.
-import type { NativeKvm } from '../kvm/native.js';
+import type { NativeGuestMemory, NativeKvm } from '../kvm/native.js';
 import type { VcpuPool } from '../actors/vcpu-pool.js';
 import { Machine, type MachineConfig, type MachineContext, type MachineSource, type RamHandle, type SavedMachine } from '../vm/machine.js';
 import type { RamRegion } from '../boot/memory-layout.js';
@@ -28,14 +28,16 @@ export function bootFromPayload(config: VmConfig, context: BuildContext): Promis
 /**
  * A machine for `config` put back in the state `saved` holds (a build of the same config, saved while
  * paused), its vCPUs attached and restored, not yet running: resuming it goes on where it stopped.
+ * Its RAM comes from `ram`: loaded by loadRam (a snapshot), or adopted with the guest's bytes in place
+ * (a migration received them).
  */
 export async function restoreFromState(
   config: VmConfig,
   saved: SavedMachine,
   context: BuildContext,
-  loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void>,
+  ram: { loadRam?: (ram: RamHandle, regions: readonly RamRegion[]) => Promise<void>; adoptRam?: NativeGuestMemory } = {},
 ): Promise<Machine> {
-  const machine = await build(config, context, { from: 'state', state: saved, loadRam });
+  const machine = await build(config, context, { from: 'state', state: saved, ...ram });
   try {
     machine.finishRestore();
   } catch (error) {

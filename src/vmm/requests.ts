@@ -3,7 +3,7 @@
 import { VmmError } from '../errors.js';
 import type { VmState } from './types.js';
 
-export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button' | 'snapshot' | 'restore';
+export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button' | 'snapshot' | 'restore' | 'send-migration' | 'receive-migration';
 
 /** What the VMM does for an accepted request. */
 export type RequestStep =
@@ -17,7 +17,9 @@ export type RequestStep =
   | 'nothing'
   | 'press-power-button'
   | 'snapshot'
-  | 'restore';
+  | 'restore'
+  | 'send-migration'
+  | 'receive-migration';
 
 type StateWithConfig = Exclude<VmState, 'NotCreated'>;
 
@@ -34,6 +36,9 @@ const STEPS: Record<VmRequest, Partial<Record<VmState, RequestStep>>> = {
   // restore makes the VMM's VM, so there must be none.
   snapshot: { Paused: 'snapshot' },
   restore: { NotCreated: 'restore' },
+  // A migration sends a running or paused VM; it is received by a VMM that has none yet.
+  'send-migration': { Running: 'send-migration', Paused: 'send-migration' },
+  'receive-migration': { NotCreated: 'receive-migration' },
 };
 
 /** The verb of "cannot … the VM" messages. */
@@ -48,6 +53,8 @@ const VERBS: Record<VmRequest, string> = {
   'power-button': 'press the power button of',
   snapshot: 'snapshot',
   restore: 'restore',
+  'send-migration': 'migrate',
+  'receive-migration': 'receive a migration into',
 };
 
 /** The step for `request` in `state`, or the VmmError a client gets for it. */
@@ -56,6 +63,7 @@ export function stepFor(request: VmRequest, state: VmState): RequestStep {
   if (step) return step;
   if (request === 'create') throw new VmmError('already-created', 'a VM is already created; delete it first');
   if (request === 'restore') throw new VmmError('already-created', 'a VM is already created; restore needs a VMM without one (delete it first)');
+  if (request === 'receive-migration') throw new VmmError('already-created', 'a VM is already created; a migration is received by a VMM without one (delete it first)');
   if (state === 'NotCreated') throw new VmmError('not-found', `no VM is created; cannot ${VERBS[request]} it`);
   if (request === 'snapshot') throw new VmmError('wrong-state', `cannot snapshot the VM in state ${state}: it must be Paused (vm.pause first)`);
   throw new VmmError('wrong-state', `cannot ${VERBS[request]} the VM in state ${state satisfies StateWithConfig}`);

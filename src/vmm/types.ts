@@ -9,7 +9,8 @@ export type ExitTimes = Record<string, { exits: number; timed: number; kvmNs: nu
 
 export type VmState = 'NotCreated' | 'Created' | 'Running' | 'Paused' | 'Shutdown';
 
-export type ExitReason = 'guest-shutdown' | 'api' | 'signal' | 'fatal';
+/** 'migrated': a live migration handed the VM to its destination */
+export type ExitReason = 'guest-shutdown' | 'api' | 'signal' | 'fatal' | 'migrated';
 
 export interface VmmExit {
   /** the status the process should exit with: 0 clean, 1 fatal */

@@ -18,8 +18,7 @@ import { EventClock, type EventSource, type VmmEvent } from './events.js';
 import { parseVmConfig, type VmConfig } from './config.js';
 import { vmCounters } from './counters.js';
 import { stepFor, type VmRequest } from './requests.js';
-import { bootFromPayload, restoreFromState, teardown, type BuildContext } from './builder.js';
-import { openRestore, snapshotTo } from './snapshots.js';
+import { bootFromPayload, teardown, type BuildContext } from './builder.js';
 import { GuestConsole } from './guest-console.js';
 import { poolFor, supervisedHooks } from './vcpu-threads.js';
 import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
@@ -46,21 +45,21 @@ export class VmmCore {
   private readonly serial = new Subject<Uint8Array>();
   private readonly debugConsole = new Subject<Uint8Array>();
   private readonly clock = new EventClock();
-  private readonly supervisor: Supervisor;
-  private readonly console: GuestConsole;
+  protected readonly supervisor: Supervisor;
+  protected readonly console: GuestConsole;
   private sink: EventSink | null = null;
   private readonly releasePayloadPool = acquirePayloadPool();
   private kvm: NativeKvm | null = null;
-  private config: VmConfig | null = null;
-  private machine: Machine | null = null;
-  private pool: VcpuPool | null = null;
+  protected config: VmConfig | null = null;
+  protected machine: Machine | null = null;
+  protected pool: VcpuPool | null = null;
   private generation = 0;
   private operations: Promise<unknown> = Promise.resolve();
   private finished = false;
   private resolveExit!: (exit: VmmExit) => void;
   private readonly lifecycleCounts: LifecycleCounts = { boots: 0, reboots: 0, guestShutdowns: 0, apiShutdowns: 0, pauses: 0, resumes: 0 };
 
-  constructor(private readonly options: VmmCoreOptions = {}) {
+  constructor(protected readonly options: VmmCoreOptions = {}) {
     this.log = options.log ?? (() => {});
     this.events$ = this.events.asObservable();
     this.state$ = this.state.asObservable();
@@ -146,35 +145,6 @@ export class VmmCore {
   powerButton(): Promise<void> {
     return this.request('power-button', async () => {
       await this.machine!.platform.ged.notifyAsync(1);
-    });
-  }
-
-  /** vm.snapshot: writes the paused VM into the directory of a file:///DIR URL. */
-  snapshot(destinationUrl: string): Promise<void> {
-    return this.request('snapshot', async () => {
-      this.emit('vm', 'snapshotting');
-      await this.supervisor.holdDuring(() => snapshotTo(destinationUrl, this.machine!, this.pool!, this.config!));
-      this.emit('vm', 'snapshotted');
-    });
-  }
-
-  /** vm.restore: the VM of a snapshot, Paused (or running, with `resume`), going on where it was saved. */
-  restore(sourceUrl: string, options: { resume?: boolean } = {}): Promise<void> {
-    return this.request('restore', async () => {
-      this.emit('vm', 'restoring');
-      await this.supervisor.holdDuring(async () => {
-        const { config, snapshot } = await openRestore(sourceUrl);
-        try {
-          await this.prepareBuild(config, (context) => restoreFromState(config, snapshot.state.machine, context, snapshot.loadRam));
-        } catch (error) {
-          await this.console.close();
-          throw error;
-        }
-        this.config = config;
-      });
-      this.setState('Paused');
-      this.emit('vm', 'restored');
-      if (options.resume) await this.doResume();
     });
   }
 
@@ -270,7 +240,7 @@ export class VmmCore {
   }
 
   /** vCPU threads and the serial backend for `config`, then a build made by `make`; nothing runs yet. */
-  private async prepareBuild(config: VmConfig, make: (context: BuildContext) => Promise<Machine>): Promise<void> {
+  protected async prepareBuild(config: VmConfig, make: (context: BuildContext) => Promise<Machine>): Promise<void> {
     try {
       const hooks = supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
       this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, hooks);
@@ -304,7 +274,7 @@ export class VmmCore {
     this.emit('vm', 'shutdown', { reason });
   }
 
-  private async teardownMachine(): Promise<void> {
+  protected async teardownMachine(): Promise<void> {
     const machine = this.machine;
     if (!machine) return;
     this.machine = null;
@@ -327,7 +297,7 @@ export class VmmCore {
     this.emit('vm', 'rebooted', { reason });
   }
 
-  private async doResume(): Promise<void> {
+  protected async doResume(): Promise<void> {
     this.emit('vm', 'resuming');
     this.pool!.run(this.machine!.generation);
     this.lifecycleCounts.resumes++;
@@ -336,7 +306,7 @@ export class VmmCore {
   }
 
   /** Ends the VMM: stops the VM if any, ends the worker threads, emits vmm/shutdown, resolves `exited`. */
-  private async terminate(exit: VmmExit): Promise<void> {
+  protected async terminate(exit: VmmExit): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     let outcome = exit;
@@ -371,11 +341,25 @@ export class VmmCore {
   // ---- plumbing ------------------------------------------------------------------------------------
 
   /** Queues a §2 request: its step is looked up when its turn comes, in the state of that moment. */
-  private request(request: VmRequest, run: (step: ReturnType<typeof stepFor>) => Promise<void>): Promise<void> {
+  protected request(request: VmRequest, run: (step: ReturnType<typeof stepFor>) => Promise<void>): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     return this.enqueue(async () => {
       if (this.finished) throw new VmmError('wrong-state', 'the VMM is shutting down');
+      const refusedNow = this.refusal();
+      if (refusedNow) throw refusedNow;
       await run(stepFor(request, this.config ? this.state.value : 'NotCreated'));
     });
+  }
+
+  /** Why no request may run now (a subclass's long work, such as a migration), or null. */
+  protected refusal(): VmmError | null {
+    return null;
+  }
+
+  /** Requests and lifecycle actions queued from now on wait until `work` settles. */
+  protected holdQueueUntil(work: Promise<unknown>): void {
+    this.operations = this.operations.then(() => work).catch(() => {});
   }
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -390,11 +374,11 @@ export class VmmCore {
     });
   }
 
-  private setState(state: VmState): void {
+  protected setState(state: VmState): void {
     if (this.state.value !== state) this.state.next(state);
   }
 
-  private emit(source: EventSource, event: string, properties: Record<string, string> | null = null): void {
+  protected emit(source: EventSource, event: string, properties: Record<string, string> | null = null): void {
     this.events.next({ timestamp: this.clock.stamp(), source, event, properties });
   }
 }

@@ -48,9 +48,9 @@ export function checked(method: string, endpoint: string, response: ApiResponse)
 }
 
 /** Starts `nodevmm --api-socket path=… ARGS` and waits until the socket answers vmm.ping. */
-export async function startApiVmm(args: string[] = [], options: { socket?: string } = {}): Promise<ApiVmm> {
+export async function startApiVmm(args: string[] = [], options: { socket?: string; stdin?: 'pipe' | 'ignore' } = {}): Promise<ApiVmm> {
   const socket = options.socket ?? socketPath();
-  const vmm = startVmm(['--api-socket', `path=${socket}`, ...args]);
+  const vmm = startVmm(['--api-socket', `path=${socket}`, ...args], { stdin: options.stdin });
   const api = new ApiClient(socket, { timeoutMs: scaled(20_000) });
   await waitUntilServing(api, vmm);
   return {

@@ -33,6 +33,8 @@ test('every endpoint of LIFECYCLE.md §4 is routed with its method', (t) => {
     'vm.counters': 'GET',
     'vm.snapshot': 'PUT',
     'vm.restore': 'PUT',
+    'vm.send-migration': 'PUT',
+    'vm.receive-migration': 'PUT',
   };
   t.deepEqual(Object.keys(ENDPOINTS).sort(), Object.keys(expected).sort());
   for (const [name, method] of Object.entries(expected)) {

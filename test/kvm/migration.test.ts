@@ -1,0 +1,240 @@
+// Live migration between real nodevmm processes over Cloud Hypervisor's protocol and endpoints.
+// The counter guest goes on counting on the destination with no count repeated or skipped (unix: and
+// tcp:). The race the project was founded on is made deterministic by a relay between the two VMMs:
+// it holds the source's bytes after the first Memory data, the test makes the guest power off or
+// reset (a key on its serial port), then the relay lets the migration finish: the event is held on
+// the source and replayed on the destination. A destination killed mid-way leaves the source
+// running; garbage on the receiver's socket ends that receive only.
+import type { ExecutionContext } from 'ava';
+import { createServer, connect, type Socket } from 'node:net';
+import { guestPath, readEvents } from '../helpers/project.js';
+import { kvmSerialTest } from '../helpers/kvm-test.js';
+import { guestConfig, startApiVmm, tmpFile, waitFor, type ApiVmm } from '../helpers/api-vmm.js';
+import { scaled } from '../helpers/timing.js';
+
+const COUNT = /count ([0-9a-f]{8})\n/g;
+const counts = (text: string): number[] => [...text.matchAll(COUNT)].map((m) => parseInt(m[1], 16));
+const unbroken = (text: string) => {
+  const all = counts(text);
+  return { ok: all.length > 0 && all.every((n, i) => n === i + 1) && !text.includes('MISMATCH'), total: all.length };
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let files = 0;
+const unique = (name: string) => tmpFile(`migration-${process.pid}-${files++}-${name}`);
+
+async function stateOf(vmm: ApiVmm): Promise<string> {
+  const info = await vmm.call('GET', 'vm.info');
+  return info.status === 404 ? 'none' : (info.json as { state: string }).state;
+}
+
+const names = (path: string) => readEvents(path).map((e) => `${e.source}/${e.event}`);
+const after = (list: string[], first: string) => list.slice(list.indexOf(first));
+
+/** Two VMMs with event monitors: the source runs `config`, the destination has no VM. */
+async function pair(config: Record<string, unknown>, options: { sourceArgs?: string[]; destinationArgs?: string[]; stdin?: boolean } = {}) {
+  const sourceEvents = unique('source.events');
+  const destinationEvents = unique('destination.events');
+  const source = await startApiVmm(['--event-monitor', `path=${sourceEvents}`, ...(options.sourceArgs ?? [])], { stdin: options.stdin ? 'pipe' : 'ignore' });
+  const destination = await startApiVmm(['--event-monitor', `path=${destinationEvents}`, ...(options.destinationArgs ?? [])]);
+  const created = await source.call('PUT', 'vm.create', config);
+  if (created.status !== 204) throw new Error(`vm.create: ${created.text}`);
+  if ((await source.call('PUT', 'vm.boot')).status !== 204) throw new Error('vm.boot failed');
+  return { source, destination, sourceEvents, destinationEvents, stop: () => Promise.all([source.stop(), destination.stop()]) };
+}
+
+/**
+ * A unix-socket relay from `listenPath` to `targetPath`. With `holdAfter`, it stops passing the
+ * source's bytes once that many have gone through, until release(); kill() cuts both sides.
+ */
+async function relay(listenPath: string, targetPath: string, holdAfter = Infinity) {
+  let passed = 0;
+  let held: Buffer[] | null = null;
+  let reachedHold!: () => void;
+  const holding = new Promise<void>((resolve) => (reachedHold = resolve));
+  const sockets: Socket[] = [];
+  let toTarget: Socket | null = null;
+  const server = createServer((from) => {
+    const to = connect({ path: targetPath });
+    toTarget = to;
+    sockets.push(from, to);
+    to.on('data', (chunk) => from.write(chunk));
+    from.on('data', (chunk: Buffer) => {
+      if (held) return void held.push(chunk);
+      const room = holdAfter - passed;
+      if (chunk.length >= room) {
+        to.write(chunk.subarray(0, Math.max(room, 0)));
+        held = [chunk.subarray(Math.max(room, 0))];
+        reachedHold();
+      } else to.write(chunk);
+      passed += chunk.length;
+    });
+    for (const s of [from, to]) s.on('error', () => {});
+    from.on('close', () => to.destroy());
+    to.on('close', () => from.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(listenPath, resolve));
+  return {
+    holding,
+    release: () => {
+      const pending = held ?? [];
+      held = null;
+      holdAfter = Infinity;
+      for (const chunk of pending) toTarget?.write(chunk);
+    },
+    kill: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+kvmSerialTest('the counter guest migrates over unix: and over tcp: and counts on, unbroken; the source exits 0 (or stays, with --no-shutdown)', async (t) => {
+  for (const transport of ['unix', 'tcp'] as const) {
+    const noShutdown = transport === 'tcp';
+    const vms = await pair(guestConfig(guestPath('counter')), { sourceArgs: noShutdown ? ['--no-shutdown'] : [] });
+    try {
+      await waitFor(() => counts(vms.source.stdout()).length >= 10, scaled(10_000), 'ten counts on the source');
+      const url = transport === 'unix' ? `unix:${unique('m.sock')}` : `tcp:127.0.0.1:${40000 + (process.pid % 20000)}`;
+      const receive = await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: url });
+      t.is(receive.status, 204, receive.text);
+      t.is((await vms.destination.call('PUT', 'vm.create', guestConfig(guestPath('counter')))).status, 409, 'a receiving VMM takes no other request');
+      const send = await vms.source.call('PUT', 'vm.send-migration', { destination_url: url, downtime_ms: 300 });
+      t.is(send.status, 204, send.text);
+      await waitFor(() => names(vms.destinationEvents).includes('vm/migration-receive-finished'), scaled(30_000), 'the destination to take the VM');
+      if (noShutdown) {
+        await waitFor(() => names(vms.sourceEvents).includes('vm/migration-finished'), scaled(10_000), 'the source to finish');
+        t.is(await stateOf(vms.source), 'none', 'the source stays, without its VM');
+      } else {
+        const exit = await vms.source.exited;
+        t.is(exit.code, 0, vms.source.stderr());
+        t.like(readEvents(vms.sourceEvents).at(-1), { event: 'shutdown', source: 'vmm', properties: { reason: 'migrated' } });
+      }
+      const sourceText = vms.source.stdout();
+      const before = unbroken(sourceText);
+      t.true(before.ok && before.total >= 10, `${transport}: the source counted ${before.total}`);
+      await waitFor(() => counts(sourceText + vms.destination.stdout()).length >= before.total + 20, scaled(10_000), 'twenty counts on the destination');
+      t.true(unbroken(sourceText + vms.destination.stdout()).ok, `${transport}: source then destination is one unbroken count`);
+      t.false(vms.destination.stdout().includes('nodevmm guest: counter'), 'the guest went on; it did not boot again');
+      t.is(await stateOf(vms.destination), 'Running');
+      const sent = names(vms.sourceEvents);
+      t.true(sent.includes('vm/migration-started') && sent.includes('vm/migration-memory-iteration'), sent.join(' '));
+      t.false(sent.includes('vm/migration-failed'));
+      t.deepEqual(after(names(vms.destinationEvents), 'vm/migration-receive-started').slice(0, 2), ['vm/migration-receive-started', 'vm/migration-receive-finished']);
+    } finally {
+      await vms.stop();
+    }
+  }
+});
+
+/** Migrates the serial-echo guest through a relay, typing `key` into it while the relay holds. */
+async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string[]) {
+  const vms = await pair({ ...guestConfig(guestPath('serial-echo')), serial: { mode: 'Tty' } }, { stdin: true, destinationArgs });
+  await vms.source.waitForOutput('echo ready', 1, scaled(10_000));
+  const target = unique('dest.sock');
+  const relayed = unique('relay.sock');
+  t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
+  const between = await relay(relayed, target, 64 << 10);
+  try {
+    t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
+    await between.holding;
+    vms.source.child.stdin!.write(key);
+    await vms.source.waitForOutput(key === 'q' ? 'serial interrupts' : 'resetting', 1, scaled(10_000));
+    await sleep(scaled(300)); // the guest's S5 or reset write comes right after its message
+    t.is(await stateOf(vms.source), 'Running', 'the source did not act on the held event');
+    between.release();
+    await waitFor(() => names(vms.destinationEvents).includes('vm/migration-receive-finished'), scaled(30_000), 'the destination to take the VM');
+    t.is((await vms.source.exited).code, 0, 'the source exits 0 after a migration');
+    const sent = after(names(vms.sourceEvents), 'vm/migration-started');
+    t.false(sent.some((name) => ['vm/shutdown', 'vm/rebooting', 'vm/migration-failed'].includes(name)), `the source never acts on it: ${sent.join(' ')}`);
+    return vms;
+  } catch (error) {
+    await vms.stop();
+    throw error;
+  } finally {
+    await between.close();
+  }
+}
+
+kvmSerialTest('the race: a poweroff during the migration is held on the source and replayed on the destination (exit 0; with --no-shutdown it stays Shutdown and boots again)', async (t) => {
+  const plain = await race(t, 'q', []);
+  try {
+    t.is((await plain.destination.exited).code, 0, plain.destination.stderr());
+    t.deepEqual(after(names(plain.destinationEvents), 'vm/migration-receive-finished'), ['vm/migration-receive-finished', 'vm/shutdown', 'vm/deleted', 'vmm/shutdown']);
+  } finally {
+    await plain.stop();
+  }
+
+  const kept = await race(t, 'q', ['--no-shutdown']);
+  try {
+    await waitFor(() => names(kept.destinationEvents).includes('vm/shutdown'), scaled(10_000), 'the replayed poweroff');
+    t.deepEqual(after(names(kept.destinationEvents), 'vm/migration-receive-finished'), ['vm/migration-receive-finished', 'vm/shutdown']);
+    t.is(await stateOf(kept.destination), 'Shutdown');
+    t.is((await kept.destination.call('PUT', 'vm.boot')).status, 204, 'the VM boots again on the destination');
+    await kept.destination.waitForOutput('echo ready', 1, scaled(10_000));
+  } finally {
+    await kept.stop();
+  }
+});
+
+kvmSerialTest('the race: a reset during the migration is held, then the destination reboots the VM', async (t) => {
+  const vms = await race(t, '#', []);
+  try {
+    await vms.destination.waitForOutput('echo ready', 1, scaled(10_000));
+    const events = after(names(vms.destinationEvents), 'vm/migration-receive-finished');
+    t.deepEqual(events.slice(0, 3), ['vm/migration-receive-finished', 'vm/rebooting', 'vm/rebooted']);
+    t.like(readEvents(vms.destinationEvents).find((e) => e.event === 'rebooting'), { properties: { reason: 'i8042-reset' } });
+    t.is(await stateOf(vms.destination), 'Running');
+  } finally {
+    await vms.stop();
+  }
+});
+
+kvmSerialTest('a destination killed mid-way: the source fails the migration and its guest counts on; garbage on a receiver ends that receive only', async (t) => {
+  const vms = await pair(guestConfig(guestPath('counter')));
+  try {
+    await waitFor(() => counts(vms.source.stdout()).length >= 5, scaled(10_000), 'counting');
+    const target = unique('dest.sock');
+    const relayed = unique('relay.sock');
+    t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
+    const between = await relay(relayed, target, 1 << 20);
+    t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
+    await between.holding;
+    vms.destination.child.kill('SIGKILL');
+    between.kill();
+    await waitFor(() => names(vms.sourceEvents).includes('vm/migration-failed'), scaled(20_000), 'the source to give up');
+    const failed = readEvents(vms.sourceEvents).find((e) => e.event === 'migration-failed');
+    t.truthy(failed?.properties?.error, 'the failure says why');
+    const seen = counts(vms.source.stdout()).length;
+    await waitFor(() => counts(vms.source.stdout()).length >= seen + 10, scaled(10_000), 'counts after the failed migration');
+    t.true(unbroken(vms.source.stdout()).ok);
+    t.is(await stateOf(vms.source), 'Running');
+    await between.close();
+  } finally {
+    await vms.stop();
+  }
+
+  // Garbage: the receiver answers Error and hangs up, reports the failure, and can receive again.
+  const events = unique('garbage.events');
+  const receiver = await startApiVmm(['--event-monitor', `path=${events}`]);
+  try {
+    const target = unique('garbage.sock');
+    t.is((await receiver.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
+    const answer = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const socket = connect({ path: target }, () => socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')));
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    t.is(answer.readUInt16LE(0), 2, 'an Error response');
+    await waitFor(() => names(events).includes('vm/migration-receive-failed'), scaled(10_000), 'the receive to fail');
+    t.is(await stateOf(receiver), 'none');
+    t.is((await receiver.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204, 'it receives again');
+    const second = await receiver.call('PUT', 'vm.receive-migration', { receiver_url: 'tcp:127.0.0.1:1' });
+    t.is(second.status, 409, 'one receive at a time');
+    t.regex(second.text, /a migration is in progress/);
+    const malformed = await receiver.call('PUT', 'vm.receive-migration', { receiver_url: 'tcp:nowhere' });
+    t.is(malformed.status, 400, 'a malformed URL is a 400');
+    t.is((await receiver.call('GET', 'vmm.ping')).status, 200);
+  } finally {
+    await receiver.stop();
+  }
+});
