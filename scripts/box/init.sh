@@ -40,6 +40,8 @@ mount -t proc proc /host/proc || fail "mount /proc"
 mount -t sysfs sysfs /host/sys || fail "mount /sys"
 mount -t tmpfs -o mode=0755 tmpfs /host/run || fail "mount /run"
 mkdir -m 1777 /host/run/tmp
+# The box has no network, but tcp: tests (migration) need 127.0.0.1: the loopback starts down.
+ip link set lo up || fail "bringing up the loopback interface"
 
 job=$(sed -n 's/.*box_job=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$job" ] && [ -f "/host$job" ] || fail "no job: box_job='$job' is not a file on the 9p share"

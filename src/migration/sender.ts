@@ -64,21 +64,22 @@ async function sendDocument(channel: MigrationChannel, command: CommandCode, bod
   await step(channel, command, encodeRequest(command, body.length), [body], abort);
 }
 
-/** Sends `runs` as Memory commands; returns the bytes of RAM sent. */
+const sumLength = (runs: readonly RamRun[]) => runs.reduce((sum, run) => sum + run.length, 0);
+
+/** Sends `runs` as Memory commands (one, even with no runs: the destination expects each iteration); returns the bytes of RAM sent. */
 async function sendMemory(channel: MigrationChannel, source: MigrationSource, runs: readonly RamRun[], abort: AbortSignal): Promise<number> {
   let bytes = 0;
-  for (let first = 0; first < runs.length || first === 0; first += MAX_MEMORY_RANGES) {
+  let first = 0;
+  do {
     const batch = runs.slice(first, first + MAX_MEMORY_RANGES);
     const table = encodeRanges(batch.map((run) => ({ gpa: run.gpa, length: run.length })));
     const parts = batch.map((run) => source.ramBytes(run.hostOffset, run.length));
     await step(channel, Command.Memory, encodeRequest(Command.Memory, table.length), [table, ...parts], abort);
-    bytes += batch.reduce((sum, run) => sum + run.length, 0);
-    if (batch.length === 0) break;
-  }
+    bytes += sumLength(batch);
+    first += MAX_MEMORY_RANGES;
+  } while (first < runs.length);
   return bytes;
 }
-
-const sumLength = (runs: readonly RamRun[]) => runs.reduce((sum, run) => sum + run.length, 0);
 
 /** Migrates the VM over `channel`; the caller tears the VM down on success, resumes it on failure. */
 export async function sendMigration(channel: MigrationChannel, source: MigrationSource, options: SendOptions): Promise<SendResult> {

@@ -12,7 +12,6 @@ import { poolFor } from '../../src/vmm/vcpu-threads.js';
 import { guestSymbol } from '../helpers/guest-symbols.js';
 import { guestPath, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
-import { scaled } from '../helpers/timing.js';
 
 const RAM = 32 << 20;
 const PAGES = RAM / DIRTY_PAGE_SIZE;
@@ -49,18 +48,18 @@ kvmTest('the counter guest dirties its page and little else; a paused guest noth
     console.attach(machine.platform.serial);
     const log = machine.dirtyLog();
     pool.run(1);
-    await waitFor(() => lines >= 5, scaled(10_000), 'the guest counting');
+    await waitFor(() => lines >= 5, 10_000, 'the guest counting');
 
     const started = timed(() => log.start());
     const mark = lines;
-    await waitFor(() => lines >= mark + 5, scaled(10_000), 'five counts with logging on');
+    await waitFor(() => lines >= mark + 5, 10_000, 'five counts with logging on');
     const running = timed(() => log.collect());
     t.log(`start ${started.ms.toFixed(3)} ms; running guest, collect ${running.ms.toFixed(3)} ms: ${show(running.value)}`);
     t.true(covers(running.value, counterPage), `the counter's page 0x${counterPage.toString(16)} is dirty`);
     t.true(running.value.pages < PAGES / 100, 'far fewer pages than all RAM');
 
     const before = lines;
-    await waitFor(() => lines >= before + 2, scaled(10_000), 'two more counts');
+    await waitFor(() => lines >= before + 2, 10_000, 'two more counts');
     await pool.halt(Control.PAUSE);
     const drained = log.collect();
     const empty = timed(() => log.collect());
@@ -76,7 +75,7 @@ kvmTest('the counter guest dirties its page and little else; a paused guest noth
 
     pool.run(1);
     const resumed = lines;
-    await waitFor(() => lines >= resumed + 3, scaled(10_000), 'counting again');
+    await waitFor(() => lines >= resumed + 3, 10_000, 'counting again');
     t.true(covers(log.collect(), counterPage), 'logging goes on across a pause');
     log.stop();
     t.false(log.logging);

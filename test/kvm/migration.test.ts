@@ -32,6 +32,17 @@ const names = (path: string) =>
   readEvents(path).filter((e) => e.source === 'vm' || e.source === 'vmm').map((e) => `${e.source}/${e.event}`);
 const after = (list: string[], first: string) => list.slice(list.indexOf(first));
 
+/** Waits for the destination to take the VM; a failure on either side ends the wait with its reason. */
+async function handedOver(vms: { sourceEvents: string; destinationEvents: string }): Promise<void> {
+  let failure: string | undefined;
+  await waitFor(() => {
+    const failed = [...readEvents(vms.sourceEvents), ...readEvents(vms.destinationEvents)].find((e) => /^migration(-receive)?-failed$/.test(e.event));
+    failure = failed && `${failed.event}: ${failed.properties?.error}`;
+    return failure !== undefined || names(vms.destinationEvents).includes('vm/migration-receive-finished');
+  }, 30_000, 'the destination to take the VM');
+  if (failure) throw new Error(`the migration failed: ${failure}`);
+}
+
 /** Two VMMs with event monitors: the source runs `config`, the destination has no VM. */
 async function pair(config: Record<string, unknown>, options: { sourceArgs?: string[]; destinationArgs?: string[]; stdin?: boolean } = {}) {
   const sourceEvents = unique('source.events');
@@ -93,19 +104,19 @@ kvmSerialTest('the counter guest migrates over unix: and over tcp: and counts on
     const noShutdown = transport === 'tcp';
     const vms = await pair(guestConfig(guestPath('counter')), { sourceArgs: noShutdown ? ['--no-shutdown'] : [] });
     try {
-      await waitFor(() => counts(vms.source.stdout()).length >= 10, scaled(10_000), 'ten counts on the source');
+      await waitFor(() => counts(vms.source.stdout()).length >= 10, 10_000, 'ten counts on the source');
       const url = transport === 'unix' ? `unix:${unique('m.sock')}` : `tcp:127.0.0.1:${40000 + (process.pid % 20000)}`;
       const receive = await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: url });
       t.is(receive.status, 204, receive.text);
       t.is((await vms.destination.call('PUT', 'vm.create', guestConfig(guestPath('counter')))).status, 409, 'a receiving VMM takes no other request');
       const send = await vms.source.call('PUT', 'vm.send-migration', { destination_url: url, downtime_ms: 300 });
       t.is(send.status, 204, send.text);
-      await waitFor(() => names(vms.destinationEvents).includes('vm/migration-receive-finished'), scaled(30_000), 'the destination to take the VM');
+      await handedOver(vms);
       if (noShutdown) {
-        await waitFor(() => names(vms.sourceEvents).includes('vm/migration-finished'), scaled(10_000), 'the source to finish');
+        await waitFor(() => names(vms.sourceEvents).includes('vm/migration-finished'), 10_000, 'the source to finish');
         t.is(await stateOf(vms.source), 'none', 'the source stays, without its VM');
       } else {
-        await waitFor(() => vms.source.child.exitCode !== null, scaled(20_000), `the source to exit:\n${vms.source.stderr()}`);
+        await waitFor(() => vms.source.child.exitCode !== null, 20_000, `the source to exit:\n${vms.source.stderr()}`);
         const exit = await vms.source.exited;
         t.is(exit.code, 0, vms.source.stderr());
         t.like(readEvents(vms.sourceEvents).at(-1), { event: 'shutdown', source: 'vmm', properties: { reason: 'migrated' } });
@@ -113,7 +124,7 @@ kvmSerialTest('the counter guest migrates over unix: and over tcp: and counts on
       const sourceText = vms.source.stdout();
       const before = unbroken(sourceText);
       t.true(before.ok && before.total >= 10, `${transport}: the source counted ${before.total}`);
-      await waitFor(() => counts(sourceText + vms.destination.stdout()).length >= before.total + 20, scaled(10_000), 'twenty counts on the destination');
+      await waitFor(() => counts(sourceText + vms.destination.stdout()).length >= before.total + 20, 10_000, 'twenty counts on the destination');
       t.true(unbroken(sourceText + vms.destination.stdout()).ok, `${transport}: source then destination is one unbroken count`);
       t.false(vms.destination.stdout().includes('nodevmm guest: counter'), 'the guest went on; it did not boot again');
       t.is(await stateOf(vms.destination), 'Running');
@@ -130,7 +141,7 @@ kvmSerialTest('the counter guest migrates over unix: and over tcp: and counts on
 /** Migrates the serial-echo guest through a relay, typing `key` into it while the relay holds. */
 async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string[]) {
   const vms = await pair({ ...guestConfig(guestPath('serial-echo')), serial: { mode: 'Tty' } }, { stdin: true, destinationArgs });
-  await vms.source.waitForOutput('echo ready', 1, scaled(10_000));
+  await vms.source.waitForOutput('echo ready', 1, 10_000);
   const target = unique('dest.sock');
   const relayed = unique('relay.sock');
   t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
@@ -139,11 +150,11 @@ async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string
     t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
     await between.holding;
     vms.source.child.stdin!.write(key);
-    await vms.source.waitForOutput(key === 'q' ? 'serial interrupts' : 'resetting', 1, scaled(10_000));
+    await vms.source.waitForOutput(key === 'q' ? 'serial interrupts' : 'resetting', 1, 10_000);
     await sleep(scaled(300)); // the guest's S5 or reset write comes right after its message
     t.is(await stateOf(vms.source), 'Running', 'the source did not act on the held event');
     between.release();
-    await waitFor(() => names(vms.destinationEvents).includes('vm/migration-receive-finished'), scaled(30_000), 'the destination to take the VM');
+    await handedOver(vms);
     t.is((await vms.source.exited).code, 0, 'the source exits 0 after a migration');
     const sent = after(names(vms.sourceEvents), 'vm/migration-started');
     t.false(sent.some((name) => ['vm/shutdown', 'vm/rebooting', 'vm/migration-failed'].includes(name)), `the source never acts on it: ${sent.join(' ')}`);
@@ -167,11 +178,11 @@ kvmSerialTest('the race: a poweroff during the migration is held on the source a
 
   const kept = await race(t, 'q', ['--no-shutdown']);
   try {
-    await waitFor(() => names(kept.destinationEvents).includes('vm/shutdown'), scaled(10_000), 'the replayed poweroff');
+    await waitFor(() => names(kept.destinationEvents).includes('vm/shutdown'), 10_000, 'the replayed poweroff');
     t.deepEqual(after(names(kept.destinationEvents), 'vm/migration-receive-finished'), ['vm/migration-receive-finished', 'vm/shutdown']);
     t.is(await stateOf(kept.destination), 'Shutdown');
     t.is((await kept.destination.call('PUT', 'vm.boot')).status, 204, 'the VM boots again on the destination');
-    await kept.destination.waitForOutput('echo ready', 1, scaled(10_000));
+    await kept.destination.waitForOutput('echo ready', 1, 10_000);
   } finally {
     await kept.stop();
   }
@@ -180,7 +191,7 @@ kvmSerialTest('the race: a poweroff during the migration is held on the source a
 kvmSerialTest('the race: a reset during the migration is held, then the destination reboots the VM', async (t) => {
   const vms = await race(t, '#', []);
   try {
-    await vms.destination.waitForOutput('echo ready', 1, scaled(10_000));
+    await vms.destination.waitForOutput('echo ready', 1, 10_000);
     const events = after(names(vms.destinationEvents), 'vm/migration-receive-finished');
     t.deepEqual(events.slice(0, 3), ['vm/migration-receive-finished', 'vm/rebooting', 'vm/rebooted']);
     t.like(readEvents(vms.destinationEvents).find((e) => e.event === 'rebooting'), { properties: { reason: 'i8042-reset' } });
@@ -193,7 +204,7 @@ kvmSerialTest('the race: a reset during the migration is held, then the destinat
 kvmSerialTest('a destination killed mid-way: the source fails the migration and its guest counts on; garbage on a receiver ends that receive only', async (t) => {
   const vms = await pair(guestConfig(guestPath('counter')));
   try {
-    await waitFor(() => counts(vms.source.stdout()).length >= 5, scaled(10_000), 'counting');
+    await waitFor(() => counts(vms.source.stdout()).length >= 5, 10_000, 'counting');
     const target = unique('dest.sock');
     const relayed = unique('relay.sock');
     t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
@@ -202,11 +213,11 @@ kvmSerialTest('a destination killed mid-way: the source fails the migration and 
     await between.holding;
     vms.destination.child.kill('SIGKILL');
     between.kill();
-    await waitFor(() => names(vms.sourceEvents).includes('vm/migration-failed'), scaled(20_000), 'the source to give up');
+    await waitFor(() => names(vms.sourceEvents).includes('vm/migration-failed'), 20_000, 'the source to give up');
     const failed = readEvents(vms.sourceEvents).find((e) => e.event === 'migration-failed');
     t.truthy(failed?.properties?.error, 'the failure says why');
     const seen = counts(vms.source.stdout()).length;
-    await waitFor(() => counts(vms.source.stdout()).length >= seen + 10, scaled(10_000), 'counts after the failed migration');
+    await waitFor(() => counts(vms.source.stdout()).length >= seen + 10, 10_000, 'counts after the failed migration');
     t.true(unbroken(vms.source.stdout()).ok);
     t.is(await stateOf(vms.source), 'Running');
     await between.close();
@@ -228,7 +239,7 @@ kvmSerialTest('a destination killed mid-way: the source fails the migration and 
       socket.on('close', () => resolve(Buffer.concat(chunks)));
     });
     t.is(answer.readUInt16LE(0), 2, 'an Error response');
-    await waitFor(() => names(events).includes('vm/migration-receive-failed'), scaled(10_000), 'the receive to fail');
+    await waitFor(() => names(events).includes('vm/migration-receive-failed'), 10_000, 'the receive to fail');
     t.is(await stateOf(receiver), 'none');
     t.is((await receiver.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204, 'it receives again');
     const second = await receiver.call('PUT', 'vm.receive-migration', { receiver_url: 'tcp:127.0.0.1:1' });

@@ -12,7 +12,6 @@ import { poolFor } from '../../src/vmm/vcpu-threads.js';
 import type { LifecycleEvent } from '../../src/actors/lifecycle.js';
 import { guestPath, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
-import { scaled } from '../helpers/timing.js';
 
 const COUNT_LINE = /count ([0-9a-f]{8})\n/g;
 
@@ -37,7 +36,7 @@ kvmTest('pause → save → restore into a fresh VM → resume: the counter gues
     const first = await bootFromPayload(config, context(1));
     console.attach(first.platform.serial);
     pool.run(1);
-    await waitFor(() => counts(text).length >= 20, scaled(10_000), 'twenty counts before the save');
+    await waitFor(() => counts(text).length >= 20, 10_000, 'twenty counts before the save');
 
     await pool.halt(Control.PAUSE);
     const saved = await saveBuild(first, pool);
@@ -54,7 +53,7 @@ kvmTest('pause → save → restore into a fresh VM → resume: the counter gues
     const second = await restoreFromState(config, saved, context(2));
     console.attach(second.platform.serial);
     pool.run(2);
-    await waitFor(() => counts(text).length >= before.length + 20, scaled(10_000), 'twenty counts after the restore');
+    await waitFor(() => counts(text).length >= before.length + 20, 10_000, 'twenty counts after the restore');
     await pool.halt(Control.STOP);
     console.stopPumps();
     await teardown(second, pool);
