@@ -35,21 +35,7 @@ mismatch:
 2:      hlt
         jmp 2b
 
-/* print_hex32: EBX as eight lower-case hex digits on COM1; leaves DX = COM1. Clobbers AL, EBX, ECX. */
-print_hex32:
-        mov $0x3f8, %dx
-        mov $8, %ecx
-3:      rol $4, %ebx
-        mov %bl, %al
-        and $0xf, %al
-        add $'0', %al
-        cmp $'9', %al
-        jbe 4f
-        add $('a' - '9' - 1), %al
-4:      out %al, %dx
-        loop 3b
-        ret
-
+#include "print-hex.inc"
 #include "print.inc"
 
         .data

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { ApiClient, type ApiResponse } from '../../src/api/remote-client.js';
 import { loadOpenApi, responseProblems, errorBodyProblems } from './openapi.js';
-import { ROOT, startVmm, waitFor, type RunningVmm } from './project.js';
+import { ROOT, startVmm, waitFor, type RunningVmm, type StartOptions } from './project.js';
 import { scaled } from './timing.js';
 
 export const REMOTE_BIN = join(ROOT, 'bin', 'nodevmm-remote.js');
@@ -48,9 +48,9 @@ export function checked(method: string, endpoint: string, response: ApiResponse)
 }
 
 /** Starts `nodevmm --api-socket path=… ARGS` and waits until the socket answers vmm.ping. */
-export async function startApiVmm(args: string[] = [], options: { socket?: string; stdin?: 'pipe' | 'ignore' } = {}): Promise<ApiVmm> {
+export async function startApiVmm(args: string[] = [], options: Omit<StartOptions, 'env'> & { socket?: string } = {}): Promise<ApiVmm> {
   const socket = options.socket ?? socketPath();
-  const vmm = startVmm(['--api-socket', `path=${socket}`, ...args], { stdin: options.stdin });
+  const vmm = startVmm(['--api-socket', `path=${socket}`, ...args], { stdin: options.stdin, prefix: options.prefix });
   const api = new ApiClient(socket, { timeoutMs: scaled(20_000) });
   await waitUntilServing(api, vmm);
   return {

@@ -33,10 +33,18 @@ export interface RunningVmm {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** `stdin: 'pipe'` gives the child a pipe on stdin (child.stdin), for serial input; the default is none. */
-export function startVmm(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}): RunningVmm {
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** 'pipe' gives the child a pipe on stdin (child.stdin), for serial input; the default is none */
+  stdin?: 'pipe' | 'ignore';
+  /** a command that execs the VMM (e.g. `ip netns exec NS`), so that the child is the VMM itself */
+  prefix?: string[];
+}
+
+export function startVmm(args: string[], options: StartOptions = {}): RunningVmm {
   const started = Date.now();
-  const child = spawn(process.execPath, [NODEVMM_BIN, ...args], { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const [program, ...programArgs] = [...(options.prefix ?? []), process.execPath, NODEVMM_BIN, ...args];
+  const child = spawn(program, programArgs, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

@@ -6,135 +6,80 @@
 // the source and replayed on the destination. A destination killed mid-way leaves the source
 // running; garbage on the receiver's socket ends that receive only.
 import type { ExecutionContext } from 'ava';
-import { createServer, connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { guestPath, readEvents } from '../helpers/project.js';
 import { kvmSerialTest } from '../helpers/kvm-test.js';
-import { guestConfig, startApiVmm, tmpFile, waitFor, type ApiVmm } from '../helpers/api-vmm.js';
+import { guestConfig, startApiVmm, waitFor } from '../helpers/api-vmm.js';
+import { after, handedOver, names, pair, relay, stateOf, unique, type PairOptions } from '../helpers/migration-pair.js';
 import { scaled } from '../helpers/timing.js';
+import { makeNamespacePair, namespaceProblem } from '../helpers/netns.js';
 
 const COUNT = /count ([0-9a-f]{8})\n/g;
 const counts = (text: string): number[] => [...text.matchAll(COUNT)].map((m) => parseInt(m[1], 16));
+const checks = (text: string): number => [...text.matchAll(/check ([0-9a-f]{8})\n/g)].length;
 const unbroken = (text: string) => {
   const all = counts(text);
   return { ok: all.length > 0 && all.every((n, i) => n === i + 1) && !text.includes('MISMATCH'), total: all.length };
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-let files = 0;
-const unique = (name: string) => tmpFile(`migration-${process.pid}-${files++}-${name}`);
-
-async function stateOf(vmm: ApiVmm): Promise<string> {
-  const info = await vmm.call('GET', 'vm.info');
-  return info.status === 404 ? 'none' : (info.json as { state: string }).state;
-}
-
-// The lifecycle's events only: a reboot also logs cpu_manager/create_vcpu between them.
-const names = (path: string) =>
-  readEvents(path).filter((e) => e.source === 'vm' || e.source === 'vmm').map((e) => `${e.source}/${e.event}`);
-const after = (list: string[], first: string) => list.slice(list.indexOf(first));
-
-/** Waits for the destination to take the VM; a failure on either side ends the wait with its reason. */
-async function handedOver(vms: { sourceEvents: string; destinationEvents: string }): Promise<void> {
-  let failure: string | undefined;
-  await waitFor(() => {
-    const failed = [...readEvents(vms.sourceEvents), ...readEvents(vms.destinationEvents)].find((e) => /^migration(-receive)?-failed$/.test(e.event));
-    failure = failed && `${failed.event}: ${failed.properties?.error}`;
-    return failure !== undefined || names(vms.destinationEvents).includes('vm/migration-receive-finished');
-  }, 30_000, 'the destination to take the VM');
-  if (failure) throw new Error(`the migration failed: ${failure}`);
-}
-
-/** Two VMMs with event monitors: the source runs `config`, the destination has no VM. */
-async function pair(config: Record<string, unknown>, options: { sourceArgs?: string[]; destinationArgs?: string[]; stdin?: boolean } = {}) {
-  const sourceEvents = unique('source.events');
-  const destinationEvents = unique('destination.events');
-  const source = await startApiVmm(['--event-monitor', `path=${sourceEvents}`, ...(options.sourceArgs ?? [])], { stdin: options.stdin ? 'pipe' : 'ignore' });
-  const destination = await startApiVmm(['--event-monitor', `path=${destinationEvents}`, ...(options.destinationArgs ?? [])]);
-  const created = await source.call('PUT', 'vm.create', config);
-  if (created.status !== 204) throw new Error(`vm.create: ${created.text}`);
-  if ((await source.call('PUT', 'vm.boot')).status !== 204) throw new Error('vm.boot failed');
-  return { source, destination, sourceEvents, destinationEvents, stop: () => Promise.all([source.stop(), destination.stop()]) };
-}
 
 /**
- * A unix-socket relay from `listenPath` to `targetPath`. With `holdAfter`, it stops passing the
- * source's bytes once that many have gone through, until release(); kill() cuts both sides.
+ * Migrates the memcheck guest (a count, and 8 MiB it keeps dirtying and checks by its sum) to `url`:
+ * the count goes on unbroken on the destination, the guest's own memory checks pass there, and the
+ * source exits 0 (or stays without its VM, with --no-shutdown).
  */
-async function relay(listenPath: string, targetPath: string, holdAfter = Infinity) {
-  let passed = 0;
-  let held: Buffer[] | null = null;
-  let reachedHold!: () => void;
-  const holding = new Promise<void>((resolve) => (reachedHold = resolve));
-  const sockets: Socket[] = [];
-  let toTarget: Socket | null = null;
-  const server = createServer((from) => {
-    const to = connect({ path: targetPath });
-    toTarget = to;
-    sockets.push(from, to);
-    to.on('data', (chunk) => from.write(chunk));
-    from.on('data', (chunk: Buffer) => {
-      if (held) return void held.push(chunk);
-      const room = holdAfter - passed;
-      if (chunk.length >= room) {
-        to.write(chunk.subarray(0, Math.max(room, 0)));
-        held = [chunk.subarray(Math.max(room, 0))];
-        reachedHold();
-      } else to.write(chunk);
-      passed += chunk.length;
-    });
-    for (const s of [from, to]) s.on('error', () => {});
-    from.on('close', () => to.destroy());
-    to.on('close', () => from.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(listenPath, resolve));
-  return {
-    holding,
-    release: () => {
-      const pending = held ?? [];
-      held = null;
-      holdAfter = Infinity;
-      for (const chunk of pending) toTarget?.write(chunk);
-    },
-    kill: () => sockets.forEach((s) => s.destroy()),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+async function migrateMemcheck(t: ExecutionContext, label: string, where: string, options: PairOptions & { noShutdown?: boolean } = {}) {
+  const vms = await pair(guestConfig(guestPath('memcheck')), { ...options, sourceArgs: options.noShutdown ? ['--no-shutdown'] : [] });
+  try {
+    await waitFor(() => counts(vms.source.stdout()).length >= 10, 10_000, 'ten counts on the source');
+    const receive = await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: where });
+    t.is(receive.status, 204, receive.text);
+    t.is((await vms.destination.call('PUT', 'vm.create', guestConfig(guestPath('counter')))).status, 409, 'a receiving VMM takes no other request');
+    const send = await vms.source.call('PUT', 'vm.send-migration', { destination_url: where, downtime_ms: 300, timeout_s: 120, timeout_strategy: 'Ignore' });
+    t.is(send.status, 204, send.text);
+    await handedOver(vms);
+    if (options.noShutdown) {
+      await waitFor(() => names(vms.sourceEvents).includes('vm/migration-finished'), 10_000, 'the source to finish');
+      t.is(await stateOf(vms.source), 'none', 'the source stays, without its VM');
+    } else {
+      await waitFor(() => vms.source.child.exitCode !== null, 20_000, `the source to exit:\n${vms.source.stderr()}`);
+      const exit = await vms.source.exited;
+      t.is(exit.code, 0, vms.source.stderr());
+      t.like(readEvents(vms.sourceEvents).at(-1), { event: 'shutdown', source: 'vmm', properties: { reason: 'migrated' } });
+    }
+    const sourceText = vms.source.stdout();
+    const before = unbroken(sourceText);
+    t.true(before.ok && before.total >= 10, `${label}: the source counted ${before.total}`);
+    // two of the guest's full memory checks (one per 64 counts) after it arrived
+    await waitFor(() => checks(vms.destination.stdout()) >= 2 || vms.destination.stdout().includes('MISMATCH'), 20_000, 'two memory checks on the destination');
+    t.false(vms.destination.stdout().includes('MISMATCH'), `${label}: the guest's memory check failed on the destination`);
+    t.true(unbroken(sourceText + vms.destination.stdout()).ok, `${label}: source then destination is one unbroken count`);
+    t.false(vms.destination.stdout().includes('nodevmm guest: memcheck'), 'the guest went on; it did not boot again');
+    t.is(await stateOf(vms.destination), 'Running');
+    const sent = names(vms.sourceEvents);
+    t.true(sent.includes('vm/migration-started') && sent.includes('vm/migration-memory-iteration'), sent.join(' '));
+    t.false(sent.includes('vm/migration-failed'));
+    t.deepEqual(after(names(vms.destinationEvents), 'vm/migration-receive-started').slice(0, 2), ['vm/migration-receive-started', 'vm/migration-receive-finished']);
+  } finally {
+    await vms.stop();
+  }
 }
 
-kvmSerialTest('the counter guest migrates over unix: and over tcp: and counts on, unbroken; the source exits 0 (or stays, with --no-shutdown)', async (t) => {
-  for (const transport of ['unix', 'tcp'] as const) {
-    const noShutdown = transport === 'tcp';
-    const vms = await pair(guestConfig(guestPath('counter')), { sourceArgs: noShutdown ? ['--no-shutdown'] : [] });
-    try {
-      await waitFor(() => counts(vms.source.stdout()).length >= 10, 10_000, 'ten counts on the source');
-      const url = transport === 'unix' ? `unix:${unique('m.sock')}` : `tcp:127.0.0.1:${40000 + (process.pid % 20000)}`;
-      const receive = await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: url });
-      t.is(receive.status, 204, receive.text);
-      t.is((await vms.destination.call('PUT', 'vm.create', guestConfig(guestPath('counter')))).status, 409, 'a receiving VMM takes no other request');
-      const send = await vms.source.call('PUT', 'vm.send-migration', { destination_url: url, downtime_ms: 300 });
-      t.is(send.status, 204, send.text);
-      await handedOver(vms);
-      if (noShutdown) {
-        await waitFor(() => names(vms.sourceEvents).includes('vm/migration-finished'), 10_000, 'the source to finish');
-        t.is(await stateOf(vms.source), 'none', 'the source stays, without its VM');
-      } else {
-        await waitFor(() => vms.source.child.exitCode !== null, 20_000, `the source to exit:\n${vms.source.stderr()}`);
-        const exit = await vms.source.exited;
-        t.is(exit.code, 0, vms.source.stderr());
-        t.like(readEvents(vms.sourceEvents).at(-1), { event: 'shutdown', source: 'vmm', properties: { reason: 'migrated' } });
-      }
-      const sourceText = vms.source.stdout();
-      const before = unbroken(sourceText);
-      t.true(before.ok && before.total >= 10, `${transport}: the source counted ${before.total}`);
-      await waitFor(() => counts(sourceText + vms.destination.stdout()).length >= before.total + 20, 10_000, 'twenty counts on the destination');
-      t.true(unbroken(sourceText + vms.destination.stdout()).ok, `${transport}: source then destination is one unbroken count`);
-      t.false(vms.destination.stdout().includes('nodevmm guest: counter'), 'the guest went on; it did not boot again');
-      t.is(await stateOf(vms.destination), 'Running');
-      const sent = names(vms.sourceEvents);
-      t.true(sent.includes('vm/migration-started') && sent.includes('vm/migration-memory-iteration'), sent.join(' '));
-      t.false(sent.includes('vm/migration-failed'));
-      t.deepEqual(after(names(vms.destinationEvents), 'vm/migration-receive-started').slice(0, 2), ['vm/migration-receive-started', 'vm/migration-receive-finished']);
-    } finally {
-      await vms.stop();
-    }
+const port = () => 40000 + (process.pid % 20000);
+
+kvmSerialTest('a guest that keeps dirtying memory migrates over unix: and over tcp: with its memory intact and its count unbroken; the source exits 0 (or stays, with --no-shutdown)', async (t) => {
+  await migrateMemcheck(t, 'unix', `unix:${unique('m.sock')}`);
+  await migrateMemcheck(t, 'tcp', `tcp:127.0.0.1:${port()}`, { noShutdown: true });
+});
+
+kvmSerialTest('across two hosts: tcp: between two network namespaces joined by veth', async (t) => {
+  const problem = namespaceProblem();
+  if (problem) return void t.fail(problem);
+  const hosts = makeNamespacePair(String(process.pid));
+  try {
+    await migrateMemcheck(t, 'tcp across namespaces', `tcp:${hosts.b.address}:${port() + 1}`, { sourcePrefix: hosts.exec('a'), destinationPrefix: hosts.exec('b') });
+  } finally {
+    hosts.remove();
   }
 });
 
@@ -201,7 +146,7 @@ kvmSerialTest('the race: a reset during the migration is held, then the destinat
   }
 });
 
-kvmSerialTest('a destination killed mid-way: the source fails the migration and its guest counts on; garbage on a receiver ends that receive only', async (t) => {
+kvmSerialTest('kills mid-way: without its destination the source fails the migration and its guest counts on; without its source the destination drops the partial VM; garbage on a receiver ends that receive only', async (t) => {
   const vms = await pair(guestConfig(guestPath('counter')));
   try {
     await waitFor(() => counts(vms.source.stdout()).length >= 5, 10_000, 'counting');
@@ -223,6 +168,26 @@ kvmSerialTest('a destination killed mid-way: the source fails the migration and 
     await between.close();
   } finally {
     await vms.stop();
+  }
+
+  // The source killed mid-way: the destination drops the partial VM and can receive again.
+  const halves = await pair(guestConfig(guestPath('counter')));
+  try {
+    await waitFor(() => counts(halves.source.stdout()).length >= 5, 10_000, 'counting');
+    const target = unique('dest.sock');
+    const relayed = unique('relay.sock');
+    t.is((await halves.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
+    const between = await relay(relayed, target, 1 << 20);
+    t.is((await halves.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
+    await between.holding;
+    halves.source.child.kill('SIGKILL');
+    between.kill();
+    await waitFor(() => names(halves.destinationEvents).includes('vm/migration-receive-failed'), 20_000, 'the destination to give up');
+    t.is(await stateOf(halves.destination), 'none', 'no partial VM stays');
+    t.is((await halves.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204, 'it receives again');
+    await between.close();
+  } finally {
+    await halves.stop();
   }
 
   // Garbage: the receiver answers Error and hangs up, reports the failure, and can receive again.
