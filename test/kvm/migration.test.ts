@@ -1,10 +1,13 @@
 // Live migration between real nodevmm processes over Cloud Hypervisor's protocol and endpoints.
-// The counter guest goes on counting on the destination with no count repeated or skipped (unix: and
-// tcp:). The race the project was founded on is made deterministic by a relay between the two VMMs:
-// it holds the source's bytes after the first Memory data, the test makes the guest power off or
-// reset (a key on its serial port), then the relay lets the migration finish: the event is held on
-// the source and replayed on the destination. A destination killed mid-way leaves the source
-// running; garbage on the receiver's socket ends that receive only.
+// The memcheck guest (a count, and 8 MiB of RAM it keeps dirtying and checks by its sum) goes on on
+// the destination with no count repeated or skipped and its memory checks passing, over unix:, tcp:
+// loopback, and tcp: between two network namespaces joined by veth (two hosts in one box). The race
+// the project was founded on is made deterministic by a relay between the two VMMs: it holds the
+// source's bytes after the first Memory data, the test makes the guest power off or reset (a key on
+// its serial port), then the relay lets the migration finish: the event is held on the source and
+// replayed on the destination. A destination killed mid-way leaves the source running; a source
+// killed mid-way leaves the destination without a VM and able to receive again; garbage on the
+// receiver's socket ends that receive only.
 import type { ExecutionContext } from 'ava';
 import { connect } from 'node:net';
 import { guestPath, readEvents } from '../helpers/project.js';
