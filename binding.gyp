@@ -7,6 +7,7 @@
         "native/fast_entry.cc",
         "native/guest_memory.cc",
         "native/kick.cc",
+        "native/memory_pages.cc",
         "native/pty.cc",
         "native/vcpu.cc",
         "native/vcpu_state.cc",

@@ -1,8 +1,8 @@
 // `npm run bench`: exit latency (nodevmm, the bare-KVM floor, QEMU), nodevmm's loop measured from
-// inside, lifecycle latency and footprint. Prints tables, writes benchmarks/results/<date>.json and
-// <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
+// inside, lifecycle latency, footprint, and live migration and snapshot/restore against QEMU.
+// Prints tables, writes benchmarks/results/<date>.json and <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
 //
-//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint]
+//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration]
 //   node dist/benchmarks/run.js --from benchmarks/results/<date>.json     (tables and plot again)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { verifyExitCounts } from './verify-exits.js';
 import { measureCallOverhead } from './experiments/call-cost/call-overhead.js';
 import { loadCallCostAddons } from './experiments/call-cost/addons.js';
 import { measureVmBuildCosts } from './experiments/vm-build-costs.js';
+import { measureMigration } from './migration.js';
 import { FLOOR, RESULTS, guest } from './lib/paths.js';
 import { describeMachine } from './report/machine.js';
 import { KINDS, SYSTEMS, plot, render, type Results, type Suite } from './report/render.js';
@@ -28,7 +29,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint'] };
+  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration'] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') Object.assign(options, { rounds: 3, n: 50_000 });
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
   if (has('linux-boot')) results.linuxBoot = await measureLinuxBoot({ rounds: options.rounds, log });
   if (has('vm-build')) results.vmBuild = measureVmBuildCosts();
   if (has('footprint')) results.footprint = await measureFootprint(['floor', 'qemu', 'nodevmm', 'nodevmm-lib'], 3);
+  if (has('migration')) results.migration = await measureMigration({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   results.machineAfter = describeMachine();
 
   process.stdout.write(render(results));

@@ -14,6 +14,8 @@ Napi::Function GuestMemory::Init(Napi::Env env) {
     InstanceAccessor<&GuestMemory::Fd>("fd"),
     InstanceAccessor<&GuestMemory::Size>("size"),
     InstanceMethod<&GuestMemory::Close>("close"),
+    InstanceMethod<&GuestMemory::NonZeroRuns>("nonZeroRuns"),
+    InstanceMethod<&GuestMemory::LoadFileData>("loadFileData"),
   });
 }
 

@@ -21,6 +21,9 @@ class GuestMemory : public Napi::ObjectWrap<GuestMemory> {
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // native/memory_pages.cc: which pages hold data, and filling RAM from a file's data only
+  Napi::Value NonZeroRuns(const Napi::CallbackInfo& info);
+  Napi::Value LoadFileData(const Napi::CallbackInfo& info);
 
   // Owned by the ArrayBuffer: its finalizer unmaps unless close() already did.
   struct Mapping {

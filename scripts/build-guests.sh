@@ -38,6 +38,10 @@ for name in int-completion power-button serial-echo counter memcheck; do
   ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/$name.elf" "$out/$name.o"
   rm -f "$out/$name.o"
 done
+#   memdirty        memcheck that never checks: it only dirties, at a steady pace (the migration benchmark)
+gcc -m32 -c -nostdlib -DCHECK_EVERY=0 -o "$out/memdirty.o" guests/memcheck.S
+ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/memdirty.elf" "$out/memdirty.o"
+rm -f "$out/memdirty.o"
 
 # bzimage64: a tiny bzImage for the Linux boot protocol's 64-bit entry (see guests/bzimage64.S)
 gcc -c -o "$out/bzimage64.o" guests/bzimage64.S

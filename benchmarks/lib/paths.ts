@@ -25,3 +25,5 @@ export const helper = (name: string): string => join(COMPILED, 'benchmarks', nam
 /** bin/nodevmm.js's two lines, compiled alongside, so the CLI runs the same compiled tree */
 export const NODEVMM_CLI = helper('lib/nodevmm-cli.js');
 export const guest = (name: string): string => join(BENCH_BUILD, `${name}.elf`);
+/** the project's own test guests (scripts/build-guests.sh), from the same compiled tree */
+export const testGuest = (name: string): string => join(COMPILED, 'guests', `${name}.elf`);

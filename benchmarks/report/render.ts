@@ -7,13 +7,15 @@ import type { FootprintResult } from '../footprint.js';
 import type { ExitCountCheck } from '../verify-exits.js';
 import type { CallOverhead } from '../experiments/call-cost/call-overhead.js';
 import type { VmBuildCosts } from '../experiments/vm-build-costs.js';
+import type { MigrationResult } from '../migration.js';
+import { renderMigration } from './migration-table.js';
 import type { ExitKind, SystemName } from '../lib/systems.js';
 import type { MachineNote } from './machine.js';
 import { plotPerExit, type PlotPanel } from './plot.js';
 import { micros, millis, ratio, table } from './table.js';
 import type { Summary } from '../lib/stats.js';
 
-export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint';
+export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration';
 
 export interface Results {
   machine: MachineNote;
@@ -26,6 +28,7 @@ export interface Results {
   linuxBoot?: LinuxBootResult;
   vmBuild?: VmBuildCosts;
   footprint?: FootprintResult;
+  migration?: MigrationResult;
   machineAfter?: MachineNote;
 }
 
@@ -125,6 +128,7 @@ export function render(r: Results): string {
     out.push('\n### Footprint: peak RSS with a 64 MiB guest, MiB');
     out.push(table(['system', 'peak RSS'], Object.entries(f.maxRssKib).map(([s, v]) => [s, (v!.median / 1024).toFixed(1)])));
   }
+  if (r.migration) out.push(renderMigration(r.migration));
   return out.join('\n') + '\n';
 }
 

@@ -51,6 +51,15 @@ export class VcpuPool {
     for (let id = 0; id < this.size; id++) this.slots.push(this.spawn(id));
   }
 
+  /**
+   * Resolves once every worker has loaded (a worker takes ~60 ms to start). A boot need not wait: it
+   * builds the VM meanwhile and its first attach waits. A migration's destination waits before the
+   * source stops its guest, so that none of it falls in the downtime.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.api.ready()));
+  }
+
   private spawn(id: number): Slot {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(this.workerUrl, { workerData: { port: port2 }, transferList: [port2], name: `vcpu-${id}` });

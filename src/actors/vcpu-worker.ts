@@ -35,7 +35,12 @@ function detach(): void {
   current = null;
 }
 
-const api = { attach, run, saveState, detach };
+/** Answers once this thread has loaded its modules: the pool's readiness check. */
+function ready(): true {
+  return true;
+}
+
+const api = { attach, run, saveState, detach, ready };
 export type VcpuWorkerApi = typeof api;
 
 const port = (workerData as { port: MessagePort }).port;

@@ -93,3 +93,24 @@ export function allRuns(regions: readonly LoggedRegion[]): DirtyPages {
     pages: regions.reduce((sum, r) => sum + pageCount(r.size), 0),
   };
 }
+
+/**
+ * The runs of RAM that hold anything (`scan` answers [offset, length, ...] of a host range's non-zero
+ * pages, as GuestMemory.nonZeroRuns does): what a first pass must send to a destination whose RAM
+ * starts zero.
+ */
+export function writtenRuns(regions: readonly LoggedRegion[], scan: (hostOffset: number, length: number) => Float64Array): DirtyPages {
+  const runs: DirtyRun[] = [];
+  let pages = 0;
+  for (const region of regions) {
+    if (region.size === 0) continue;
+    const found = scan(region.hostOffset, region.size);
+    for (let i = 0; i + 1 < found.length; i += 2) {
+      const [hostOffset, length] = [found[i], found[i + 1]];
+      if (hostOffset < region.hostOffset || hostOffset + length > region.hostOffset + region.size) throw new RangeError(`a scan of slot ${region.slot} answered a run outside it`);
+      runs.push({ gpa: region.gpa + (hostOffset - region.hostOffset), hostOffset, length });
+      pages += pageCount(length);
+    }
+  }
+  return { runs, pages };
+}

@@ -42,6 +42,10 @@ export interface NativeGuestMemory {
   readonly fd: number;
   readonly size: number;
   close(): void;
+  /** [offset, length, ...]: maximal runs of 4 KiB pages in the range that the guest wrote and are not zero */
+  nonZeroRuns(offset: number, length: number): Float64Array;
+  /** copies only the data extents of a file's [fileOffset, +length) to RAM at memoryOffset; returns bytes read */
+  loadFileData(fd: number, fileOffset: number, memoryOffset: number, length: number): number;
 }
 
 export interface NativeVcpu {

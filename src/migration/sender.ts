@@ -17,10 +17,13 @@ export interface RamRun {
 /** What the sender needs of the VM it migrates. */
 export interface MigrationSource {
   vmConfig: unknown;
-  /** the VM is Paused already: one copy of all RAM is the final one */
+  /** the VM is Paused already: one copy of its RAM is the final one */
   paused: boolean;
-  /** all guest RAM, as runs */
-  allRam(): RamRun[];
+  /**
+   * the guest RAM that holds anything, as runs: all a first pass sends, since the destination's
+   * RAM starts zero (QEMU skips zero pages likewise; Cloud Hypervisor's receiver takes any ranges)
+   */
+  writtenRam(): RamRun[];
   ramBytes(hostOffset: number, length: number): Uint8Array;
   /** dirty logging for pre-copy: start, then each collect() hands over what was written since */
   dirtyLog: { start(): void; stop(): void; collect(): { runs: RamRun[]; pages: number } };
@@ -92,7 +95,7 @@ export async function sendMigration(channel: MigrationChannel, source: Migration
   let bytes = 0;
   let finalRuns: RamRun[];
   if (source.paused) {
-    finalRuns = source.allRam();
+    finalRuns = source.writtenRam();
   } else {
     source.dirtyLog.start();
     try {
@@ -104,7 +107,10 @@ export async function sendMigration(channel: MigrationChannel, source: Migration
   }
 
   const paused = performance.now();
+  const phases: Array<[string, number]> = [];
+  const mark = (phase: string) => phases.push([phase, performance.now()]);
   if (!source.paused) await source.pause();
+  mark('pause');
   try {
     // what pre-copy left dirty, and what the guest wrote until it paused (a page in both goes twice: harmless)
     if (!source.paused) finalRuns = [...finalRuns, ...source.dirtyLog.collect().runs];
@@ -112,20 +118,26 @@ export async function sendMigration(channel: MigrationChannel, source: Migration
     source.dirtyLog.stop();
   }
   source.onIteration(iteration);
-  bytes += await sendMemory(channel, source, finalRuns, abort);
+  const finalBytes = await sendMemory(channel, source, finalRuns, abort);
+  bytes += finalBytes;
+  mark(`final copy (${finalBytes} bytes)`);
   const machine = await source.saveState();
+  mark('save state');
   const held = source.takeHeld();
   try {
     await sendDocument(channel, Command.State, encodeDocument(stateDocument(machine, held, source.paused)), abort);
+    mark('State (the destination builds the VM)');
     await step(channel, Command.Complete, encodeRequest(Command.Complete, 0), [], abort);
+    mark('Complete');
   } catch (error) {
     throw Object.assign(error as Error, { held });
   }
+  source.log(`migration: downtime phases: ${phases.map(([phase, at], i) => `${phase} ${(at - (i ? phases[i - 1][1] : paused)).toFixed(1)} ms`).join(', ')}`);
   return { iterations: iteration + 1, bytes, held, downtimeMs: performance.now() - paused };
 
   /** Copies RAM while the guest runs; returns the runs still dirty when it is time to stop and copy. */
   async function precopy(): Promise<RamRun[]> {
-    let runs = source.allRam();
+    let runs = source.writtenRam();
     for (;;) {
       source.onIteration(iteration);
       const sentAt = performance.now();

@@ -6,6 +6,7 @@ import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '.
 import { stateCaps, type VcpuState } from '../kvm/vcpu-state.js';
 import { restoreVmState, saveVmState, type VmState } from '../kvm/vm-state.js';
 import { DirtyLog } from '../kvm/dirty-log.js';
+import { writtenRuns, type DirtyPages } from '../kvm/dirty-runs.js';
 import type { DevicesState } from '../devices/device-manager.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
@@ -219,6 +220,11 @@ export class Machine {
   }
 
   /** Dirty-page tracking over this build's RAM slots (off until its start()), for a migration's pre-copy. */
+  /** The RAM the guest wrote and left non-zero: a migration's first pass to a fresh (zero) destination. */
+  writtenRam(): DirtyPages {
+    return writtenRuns(this.regions.map((region, slot) => ({ slot, ...region })), (offset, length) => this.memory.nonZeroRuns(offset, length));
+  }
+
   dirtyLog(): DirtyLog {
     // Slot numbers are the regions' indices, as build() registered them.
     return new DirtyLog(this.vm, this.memory, this.regions.map((region, slot) => ({ slot, ...region })));

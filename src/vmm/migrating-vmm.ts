@@ -10,7 +10,6 @@ import { restoreFromState, saveBuild } from './builder.js';
 import { openRestore, snapshotTo } from './snapshots.js';
 import { parseVmConfig, type VmConfig } from './config.js';
 import { allocateRam, type Machine } from '../vm/machine.js';
-import { allRuns } from '../kvm/dirty-log.js';
 import { describeEndpoint, parseMigrationUrl } from '../migration/url.js';
 import { connectChannel } from '../migration/channel.js';
 import { listenForMigration } from '../migration/listener.js';
@@ -137,7 +136,7 @@ export class MigratingVmm extends VmmCore {
         {
           vmConfig: this.config,
           paused: wasPaused,
-          allRam: () => allRuns(machine.regions.map((region, slot) => ({ slot, ...region }))).runs,
+          writtenRam: () => machine.writtenRam().runs,
           ramBytes: (offset, length) => machine.ramBytes(offset, length),
           dirtyLog: machine.dirtyLog(),
           holding: () => this.supervisor.holding,
@@ -194,12 +193,15 @@ export class MigratingVmm extends VmmCore {
           config = parseVmConfig(vmConfig, { checkFiles: false });
           const made = allocateRam(config.memory.size);
           ram = made.memory;
+          await this.prepareThreads(config, true);
           return ramViews(made.memory.buffer, made.regions);
         },
         build: async (document: StateDocument) => {
           const adopted = ram!;
           ram = null; // the build owns it now, and releases it if it fails
+          const started = performance.now();
           await this.prepareBuild(config!, (context) => restoreFromState(config!, { ...document.machine }, context, { adoptRam: adopted }));
+          this.log(`migration: built the VM from its state in ${(performance.now() - started).toFixed(1)} ms`);
           this.config = config;
         },
       });

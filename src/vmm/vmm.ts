@@ -242,13 +242,22 @@ export class VmmCore {
   /** vCPU threads and the serial backend for `config`, then a build made by `make`; nothing runs yet. */
   protected async prepareBuild(config: VmConfig, make: (context: BuildContext) => Promise<Machine>): Promise<void> {
     try {
-      const hooks = supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
-      this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, hooks);
-      await this.console.open(config.serial);
+      await this.prepareThreads(config);
       await this.buildMachine(make);
     } catch (error) {
       throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
     }
+  }
+
+  /**
+   * The vCPU threads and the serial backend for `config`. Starting workers is most of a build's cost
+   * (~60 ms), so a migration's destination calls this as soon as the config arrives, not in its downtime.
+   */
+  protected async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
+    const hooks = supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
+    this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, hooks);
+    await this.console.open(config.serial);
+    if (waitForWorkers) await this.pool.ready();
   }
 
   private async buildMachine(make: (context: BuildContext) => Promise<Machine>): Promise<void> {

@@ -1,8 +1,9 @@
 // Two nodevmm processes for a migration test (source with a VM, destination without), the waits
 // and event views the migration tests share, and a unix-socket relay that can hold the migration
-// stream at a chosen byte to make a race deterministic, or cut it.
+// stream at a chosen request to make a race deterministic, or cut it.
 import { createServer, connect, type Socket } from 'node:net';
 import { readEvents } from './project.js';
+import type { CommandCode } from '../../src/migration/protocol.js';
 import { startApiVmm, tmpFile, waitFor, type ApiVmm } from './api-vmm.js';
 
 let files = 0;
@@ -52,14 +53,47 @@ export async function pair(config: Record<string, unknown>, options: PairOptions
 }
 
 /**
- * A unix-socket relay from `listenPath` to `targetPath`. With `holdAfter`, it stops passing the
- * source's bytes once that many have gone through, until release(); kill() cuts both sides.
+ * Follows the source's request framing (a 16-byte header: command u16 at 0, payload length u64 at 8)
+ * and splits each chunk into what may pass and, from the header of the first `stopBefore` request
+ * on, what must wait.
  */
-export async function relay(listenPath: string, targetPath: string, holdAfter = Infinity) {
-  let passed = 0;
+function requestFramer(stopBefore: number) {
+  let header = Buffer.alloc(0);
+  let payload = 0;
+  return (chunk: Buffer): { pass: Buffer; rest: Buffer | null } => {
+    const pass: Buffer[] = [];
+    for (let i = 0; i < chunk.length; ) {
+      if (payload > 0) {
+        const n = Math.min(payload, chunk.length - i);
+        pass.push(chunk.subarray(i, i + n));
+        i += n;
+        payload -= n;
+        continue;
+      }
+      const n = Math.min(16 - header.length, chunk.length - i);
+      header = Buffer.concat([header, chunk.subarray(i, i + n)]);
+      i += n;
+      if (header.length < 16) break;
+      if (header.readUInt16LE(0) === stopBefore) return { pass: Buffer.concat(pass), rest: Buffer.concat([header, chunk.subarray(i)]) };
+      pass.push(header);
+      payload = Number(header.readBigUInt64LE(8));
+      header = Buffer.alloc(0);
+    }
+    return { pass: Buffer.concat(pass), rest: null };
+  };
+}
+
+/**
+ * A unix-socket relay from `listenPath` to `targetPath`. With `holdBefore` (a request's command), it
+ * stops passing the source's bytes at the first such request, until release(); kill() cuts both sides.
+ * (Holding at a request, not at a byte count: how many bytes a migration sends depends on what the
+ * guest wrote.)
+ */
+export async function relay(listenPath: string, targetPath: string, holdBefore?: CommandCode) {
   let held: Buffer[] | null = null;
   let reachedHold!: () => void;
   const holding = new Promise<void>((resolve) => (reachedHold = resolve));
+  let frame = holdBefore === undefined ? null : requestFramer(holdBefore);
   const sockets: Socket[] = [];
   let toTarget: Socket | null = null;
   const server = createServer((from) => {
@@ -69,13 +103,14 @@ export async function relay(listenPath: string, targetPath: string, holdAfter = 
     to.on('data', (chunk) => from.write(chunk));
     from.on('data', (chunk: Buffer) => {
       if (held) return void held.push(chunk);
-      const room = holdAfter - passed;
-      if (chunk.length >= room) {
-        to.write(chunk.subarray(0, Math.max(room, 0)));
-        held = [chunk.subarray(Math.max(room, 0))];
+      if (!frame) return void to.write(chunk);
+      const { pass, rest } = frame(chunk);
+      if (pass.length) to.write(pass);
+      if (rest) {
+        held = [rest];
+        frame = null;
         reachedHold();
-      } else to.write(chunk);
-      passed += chunk.length;
+      }
     });
     for (const s of [from, to]) s.on('error', () => {});
     from.on('close', () => to.destroy());
@@ -87,7 +122,6 @@ export async function relay(listenPath: string, targetPath: string, holdAfter = 
     release: () => {
       const pending = held ?? [];
       held = null;
-      holdAfter = Infinity;
       for (const chunk of pending) toTarget?.write(chunk);
     },
     kill: () => sockets.forEach((s) => s.destroy()),

@@ -16,6 +16,7 @@ import { guestConfig, startApiVmm, waitFor } from '../helpers/api-vmm.js';
 import { after, handedOver, names, pair, relay, stateOf, unique, type PairOptions } from '../helpers/migration-pair.js';
 import { scaled } from '../helpers/timing.js';
 import { makeNamespacePair, namespaceProblem } from '../helpers/netns.js';
+import { Command } from '../../src/migration/protocol.js';
 
 const COUNT = /count ([0-9a-f]{8})\n/g;
 const counts = (text: string): number[] => [...text.matchAll(COUNT)].map((m) => parseInt(m[1], 16));
@@ -93,7 +94,7 @@ async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string
   const target = unique('dest.sock');
   const relayed = unique('relay.sock');
   t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
-  const between = await relay(relayed, target, 64 << 10);
+  const between = await relay(relayed, target, Command.Memory);
   try {
     t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
     await between.holding;
@@ -156,7 +157,7 @@ kvmSerialTest('kills mid-way: without its destination the source fails the migra
     const target = unique('dest.sock');
     const relayed = unique('relay.sock');
     t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
-    const between = await relay(relayed, target, 1 << 20);
+    const between = await relay(relayed, target, Command.Memory);
     t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
     await between.holding;
     vms.destination.child.kill('SIGKILL');
@@ -180,7 +181,7 @@ kvmSerialTest('kills mid-way: without its destination the source fails the migra
     const target = unique('dest.sock');
     const relayed = unique('relay.sock');
     t.is((await halves.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
-    const between = await relay(relayed, target, 1 << 20);
+    const between = await relay(relayed, target, Command.Memory);
     t.is((await halves.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
     await between.holding;
     halves.source.child.kill('SIGKILL');

@@ -58,7 +58,7 @@ function source(ram: Uint8Array, options: { paused?: boolean; dirtyIterations?: 
   const side: MigrationSource = {
     vmConfig: { memory: { size: RAM_BYTES } },
     paused: options.paused ?? false,
-    allRam: () => REGIONS.map((r) => ({ gpa: r.gpa, hostOffset: r.hostOffset, length: r.size })),
+    writtenRam: () => REGIONS.map((r) => ({ gpa: r.gpa, hostOffset: r.hostOffset, length: r.size })),
     ramBytes: (offset, length) => ram.subarray(offset, offset + length),
     dirtyLog: {
       start: () => void (logging = true),
