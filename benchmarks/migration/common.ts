@@ -42,7 +42,7 @@ export interface SnapshotRound {
   snapshotMs: number;
   /** process start → first count of the restored guest, ms */
   restoreMs: number;
-  /** the snapshot's size on disk, bytes */
+  /** the room the snapshot takes on disk (allocated blocks: a sparse file's holes take none), bytes */
   bytes: number;
 }
 

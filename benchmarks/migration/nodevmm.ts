@@ -91,7 +91,7 @@ export async function snapshotWithNodevmm(): Promise<SnapshotRound> {
     const restored = watchCounts(process.execPath, [NODEVMM_CLI, '--restore', `source_url=file://${snapshot},resume=on`]);
     processes.push(restored);
     const { first } = await handover(source, restored, 'nodevmm restore');
-    const bytes = readdirSync(snapshot).reduce((sum, name) => sum + statSync(join(snapshot, name)).size, 0);
+    const bytes = readdirSync(snapshot).reduce((sum, name) => sum + statSync(join(snapshot, name)).blocks * 512, 0);
     return { snapshotMs, restoreMs: first.at - restoreStarted, bytes };
   } finally {
     await Promise.all(processes.map((p) => p.kill()));

@@ -113,7 +113,7 @@ export async function snapshotWithQemu(): Promise<SnapshotRound> {
     await pausedAfterIncoming(restored);
     await restored.qmp.execute('cont');
     const { first } = await handover(source, restored, 'QEMU restore');
-    return { snapshotMs, restoreMs: first.at - restoreStarted, bytes: statSync(file).size };
+    return { snapshotMs, restoreMs: first.at - restoreStarted, bytes: statSync(file).blocks * 512 };
   } finally {
     await Promise.all(processes.map((p) => (p.qmp.close(), p.kill())));
   }

@@ -32,7 +32,7 @@ export function renderMigration(m: MigrationResult): string {
   out.push(table(['metric', 'nodevmm', 'QEMU', 'nodevmm / QEMU'], [
     ['save', ms(n.snapshotMs), ms(q.snapshotMs), over(n.snapshotMs, q.snapshotMs)],
     ['restore', ms(n.restoreMs), ms(q.restoreMs), over(n.restoreMs, q.restoreMs)],
-    ['size, MiB', ms(n.bytes && { ...n.bytes, median: n.bytes.median / 2 ** 20, q1: n.bytes.q1 / 2 ** 20, q3: n.bytes.q3 / 2 ** 20 }), ms(q.bytes && { ...q.bytes, median: q.bytes.median / 2 ** 20, q1: q.bytes.q1 / 2 ** 20, q3: q.bytes.q3 / 2 ** 20 }), ''],
+    ['stored on disk, MiB', ms(n.bytes && { ...n.bytes, median: n.bytes.median / 2 ** 20, q1: n.bytes.q1 / 2 ** 20, q3: n.bytes.q3 / 2 ** 20 }), ms(q.bytes && { ...q.bytes, median: q.bytes.median / 2 ** 20, q1: q.bytes.q1 / 2 ** 20, q3: q.bytes.q3 / 2 ** 20 }), ''],
   ]));
   return out.join('\n');
 }

@@ -10,8 +10,12 @@ import { SAVED_MACHINE_VERSION, type SavedMachine } from '../vm/machine.js';
 import { VERSION } from '../version.js';
 
 export const SNAPSHOT_FORMAT = 'nodevmm-snapshot';
-/** Bumped when the layout of state.json or memory-ranges changes; a reader takes only its own. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Bumped when the layout of state.json or memory-ranges changes, or how it is checked; a reader
+ * takes only its own. 2: memory.sha256 covers the non-zero pages only (below), and memory-ranges
+ * may be sparse.
+ */
+export const SNAPSHOT_VERSION = 2;
 export const SNAPSHOT_FILES = { config: 'config.json', state: 'state.json', memory: 'memory-ranges' } as const;
 
 export interface MemoryRange {
@@ -25,6 +29,11 @@ export interface SnapshotState {
   /** the nodevmm that wrote it, for the reader's messages */
   nodevmm_version: string;
   config_sha256: string;
+  /**
+   * sha256: over the maximal runs of non-zero 4 KiB pages of memory-ranges, in order, each as its file
+   * offset and length (u64, little-endian) then its bytes. Zero pages add nothing, so the sum is the
+   * same whether the file is sparse or not, and nobody hashes the zeros of a mostly empty guest.
+   */
   memory: { ranges: MemoryRange[]; bytes: number; sha256: string };
   machine: Omit<SavedMachine, 'ram'>;
   /** of JSON.stringify(machine): an edit anywhere in the state is caught */

@@ -30,7 +30,7 @@ test('damage to state.json or config.json is refused, naming the problem', (t) =
     ['not JSON', '{', configText, /state.json is not JSON/],
     ['no format', '{}', configText, /not a nodevmm snapshot/],
     ['a JSON array', '[]', configText, /not a nodevmm snapshot/],
-    ['another version', edit((s) => (s.version = 2)), configText, /format version 2 .*reads version 1/],
+    ['another version', edit((s) => (s.version = 1)), configText, /format version 1 .*reads version 2/],
     ['config changed', written(), configText.replace('64', '65'), /config.json does not match/],
     ['machine changed', edit((s) => (s.machine.vcpus = [1])), configText, /machine state .* does not match its checksum/],
     ['machine missing', edit((s) => delete s.machine), configText, /machine state/],
