@@ -60,7 +60,6 @@ export async function migrateWithNodevmm(kind: GuestKind): Promise<MigrationRoun
     const started = performance.now();
     await put(source, 'vm.send-migration', { destination_url: url, downtime_ms: DOWNTIME_LIMIT_MS });
     const { last, first } = await handover(source, destination, `nodevmm ${kind} migration`);
-    if (process.env.BENCH_DEBUG) console.error(JSON.stringify({ started, last, first, tail: source.counts.slice(-8).map((c) => [c.count, Math.round(c.at - started)]), destHead: destination.counts.slice(0, 5).map((c) => [c.count, Math.round(c.at - started)]) }), source.stderr().slice(-3000));
     if ((await source.exited) !== 0) throw new Error(`nodevmm: the source did not exit 0 after the migration:\n${source.stderr()}`);
     const report = /sent \d+ bytes in (\d+) iterations; downtime ([\d.]+) ms/.exec(source.stderr());
     return {

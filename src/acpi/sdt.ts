@@ -130,8 +130,6 @@ export interface GenericAddress {
   address: number | bigint;
 }
 
-export const GAS_SIZE = 12;
-
 /** Writes a 12-byte Generic Address Structure at `offset`. */
 export function writeGas(w: ByteWriter, offset: number, gas: GenericAddress): void {
   w.u8(offset, gas.space).u8(offset + 1, gas.bitWidth).u8(offset + 2, gas.bitOffset).u8(offset + 3, gas.accessSize);

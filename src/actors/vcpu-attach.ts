@@ -1,7 +1,7 @@
-// One vCPU of a VM build, attached to the calling thread: the guest RAM mapped here, the vCPU created
-// and set to its entry state, this thread's device buses over the build's shared device state, and
-// what the run loop needs. The vCPU worker runs it; the benchmarks' profile worker measures it.
-import { native, type NativeAddon, type NativeGuestMemory, type NativeVcpu } from '../kvm/native.js';
+// One vCPU of a VM build, attached to the calling thread: the vCPU created and set to its entry state,
+// this thread's device buses over the build's shared device state, and what the run loop needs. (No
+// device here reads guest RAM, and KVM uses the owner's mapping, so this thread maps none.) The vCPU worker runs it; the benchmarks' profile worker measures it.
+import { native, type NativeAddon, type NativeVcpu } from '../kvm/native.js';
 import { getRegs } from '../kvm/vcpu-ops.js';
 import { hex } from '../util/units.js';
 import { restoreVcpuState } from '../kvm/vcpu-state.js';
@@ -16,7 +16,6 @@ import { vcpuExitTiming } from '../vm/exit-timing-layout.js';
 
 export interface AttachedLoop {
   vcpu: NativeVcpu;
-  memory: NativeGuestMemory;
   record: ExitRecordView;
   context: LoopContext;
   /** what the loop calls per exit: enterGuest(), timed when the spec asks (`--profile-exits`) */
@@ -28,7 +27,6 @@ export interface AttachedLoop {
 /** Attaches the vCPU `spec` describes; on failure nothing stays open. */
 export function attachVcpu(spec: VcpuSpec): AttachedLoop {
   const addon = native();
-  const memory = new addon.GuestMemory(spec.memory.size, spec.memory.fd);
   const vcpu = new addon.Vcpu(spec.vmFd, spec.vcpuId, spec.kvmRunMmapSize);
   try {
     setupVcpu(vcpu, spec);
@@ -37,7 +35,6 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
     else if (spec.boot) applyBootState(vcpu, spec.boot);
   } catch (error) {
     vcpu.close();
-    memory.close();
     throw error;
   }
   const pending: PendingStop = { stop: null };
@@ -62,19 +59,18 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
   const bare = guestEntry(addon, vcpu);
   const timing = spec.exitTiming;
   const entry = timing ? new TimedVcpu(bare, timing.sampleEvery, vcpuExitTiming(timing.totals, spec.vcpuId)) : bare;
-  return { vcpu, memory, record: new ExitRecordView(vcpu.record), context, entry, saving: spec.saving };
+  return { vcpu, record: new ExitRecordView(vcpu.record), context, entry, saving: spec.saving };
 }
 
 /** Closes what `attachVcpu` opened. */
 export function detachVcpu(attached: AttachedLoop): void {
   attached.vcpu.close();
-  attached.memory.close();
 }
 
 /**
  * The addon's enterGuest() for the vCPU this thread created (bound through V8's API where available,
- * see native/fast_entry.cc), with the exit reason read back from the shared record: cheaper per exit
- * than the Vcpu object's run() method.
+ * see native/fast_entry.cc), with the exit reason read back from the shared record: one call with no
+ * arguments and no result object per exit.
  */
 function guestEntry(addon: NativeAddon, vcpu: NativeVcpu): LoopVcpu {
   const reason = new Uint32Array(vcpu.record, 0, 1);

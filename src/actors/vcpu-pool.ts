@@ -33,22 +33,44 @@ export interface PoolHooks {
 export class VcpuPool {
   private slots: Slot[] = [];
   private closing = false;
-  readonly control: SharedArrayBuffer;
-  private readonly controlWords: Int32Array;
+  /** one control word per vCPU; a build takes it at attach, so it is replaced only between builds */
+  private controlBuffer: SharedArrayBuffer;
+  private controlWords: Int32Array;
 
   /** `workerUrl`: the worker program (tests substitute one that fails in a chosen way) */
   constructor(
-    readonly size: number,
+    private vcpus: number,
     private readonly hooks: PoolHooks,
     private readonly workerUrl: URL = WORKER_URL,
   ) {
-    this.control = new SharedArrayBuffer(size * 4);
-    this.controlWords = new Int32Array(this.control);
+    this.controlBuffer = new SharedArrayBuffer(vcpus * 4);
+    this.controlWords = new Int32Array(this.controlBuffer);
+  }
+
+  get size(): number {
+    return this.vcpus;
+  }
+
+  get control(): SharedArrayBuffer {
+    return this.controlBuffer;
   }
 
   /** Starts the worker threads (once; they outlive VM rebuilds). */
   async start(): Promise<void> {
-    for (let id = 0; id < this.size; id++) this.slots.push(this.spawn(id));
+    for (let id = 0; id < this.vcpus; id++) this.slots.push(this.spawn(id));
+  }
+
+  /**
+   * Adds workers up to `vcpus` (a VMM that started one ahead, for a VM whose size it did not know yet).
+   * Only between builds: nothing may be attached.
+   */
+  grow(vcpus: number): void {
+    if (vcpus <= this.vcpus) return;
+    if (this.slots.some((slot) => slot.handle !== 0 || slot.running)) throw new Error('vCPU pool: cannot grow while a build is attached');
+    this.controlBuffer = new SharedArrayBuffer(vcpus * 4);
+    this.controlWords = new Int32Array(this.controlBuffer);
+    for (let id = this.slots.length; id < vcpus; id++) this.slots.push(this.spawn(id));
+    this.vcpus = vcpus;
   }
 
   /**

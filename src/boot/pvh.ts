@@ -33,8 +33,6 @@ import { checkMemoryMap, checkPlacement, checkRsdpAddress } from './placement.js
 
 export const XEN_HVM_START_MAGIC = 0x336e_c578;
 export const HVM_START_INFO_VERSION = 1;
-export const HVM_START_INFO_SIZE = 56;
-export const HVM_MODLIST_ENTRY_SIZE = 32;
 export const HVM_MEMMAP_ENTRY_SIZE = 24;
 
 export const NO_PVH_NOTE_MESSAGE =

@@ -4,8 +4,9 @@
 //   The raw byte is kept for the reset rule: index 0x8F (NMI masked, shutdown-status byte 0x0F) followed
 //   by a data write of 0 is what Linux's BIOS reboot path writes, and means reset ('cmos-reset'), as in
 //   Cloud Hypervisor.
-// - RTC time registers (0x00 seconds .. 0x09 year, 0x32 century) read the host's UTC wall clock plus
-//   an offset the guest can change: while register B's SET bit is on, the time registers are plain
+// - RTC time registers (0x00 seconds .. 0x09 year, 0x32 century) read the VM's wall clock (the
+//   clock its deps give: the guest clock, which survives a restore on another host) plus an offset
+//   the guest can change: while register B's SET bit is on, the time registers are plain
 //   RAM the guest writes; clearing SET makes the clock continue from what was written (as a real RTC).
 //   Values are BCD unless B's DM bit is set, hours 24-hour if B bit 1 is set, else 12-hour with bit 7 = PM.
 // - A reads 0x26 by default (32.768 kHz divider, 1024 Hz rate) with UIP always clear: the time is
@@ -63,7 +64,7 @@ const REG_D_VALID_RAM = 0x80;
 const HOUR_PM = 0x80;
 
 const W_INDEX = 1;
-/** seconds the guest's clock runs ahead of the host's (set when the guest sets the time) */
+/** seconds the guest's RTC runs ahead of the VM's wall clock (set when the guest sets the time) */
 const W_CLOCK_OFFSET = 2;
 const W_RAM = 3;
 const RAM_SIZE = 128;

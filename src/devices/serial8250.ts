@@ -74,6 +74,8 @@ export class Serial8250 extends ByteRegisterDevice {
   private readonly words: Int32Array;
   private readonly irq: IrqLine;
   private readonly output: ByteSink;
+  /** set under the lock when receive room opened, signalled after it (this thread's call only) */
+  private rxSpaceFreed = false;
 
   constructor(deps: Serial8250Deps, state: SharedState | SharedArrayBuffer = Serial8250.createState()) {
     super();
@@ -215,6 +217,7 @@ export class Serial8250 extends ByteRegisterDevice {
     } finally {
       this.state.unlock();
     }
+    this.signalRxSpaceIfFreed();
     applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     return value;
   }
@@ -258,6 +261,7 @@ export class Serial8250 extends ByteRegisterDevice {
     } finally {
       this.state.unlock();
     }
+    this.signalRxSpaceIfFreed();
     applyLevel(this.irq, w, W_IRQ_LEVEL, level);
     // outside the lock: a sink may feed bytes back through receive()
     if (transmit >= 0) this.output.write(transmit);
@@ -286,13 +290,20 @@ export class Serial8250 extends ByteRegisterDevice {
     const byte = w[W_RX_FIFO + head];
     w[W_RX_HEAD] = (head + 1) & (FIFO_SIZE - 1);
     w[W_RX_COUNT] = count - 1;
-    this.signalRxSpace();
+    this.rxSpaceFreed = true;
     return byte;
   }
 
   private clearRx(): void {
     this.words[W_RX_HEAD] = 0;
     this.words[W_RX_COUNT] = 0;
+    this.rxSpaceFreed = true;
+  }
+
+  /** After unlocking: wakes a host waiting for FIFO room if a locked step freed some (a notify is a system call). */
+  private signalRxSpaceIfFreed(): void {
+    if (!this.rxSpaceFreed) return;
+    this.rxSpaceFreed = false;
     this.signalRxSpace();
   }
 
@@ -344,7 +355,7 @@ export class Serial8250 extends ByteRegisterDevice {
     if ((changed & MSR_DCD) !== 0) deltas |= MSR_DDCD;
     if ((old & MSR_RI) !== 0 && (lines & MSR_RI) === 0) deltas |= MSR_TERI; // trailing edge only
     w[W_MSR] = lines | deltas;
-    if (leavingLoopback) this.signalRxSpace();
+    if (leavingLoopback) this.rxSpaceFreed = true;
   }
 
   private readIir(): number {

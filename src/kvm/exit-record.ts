@@ -1,6 +1,8 @@
 // The exit record (native/exit_record.h): after each KVM_RUN the addon decodes kvm_run into this
 // fixed layout, which JS reads in place. The offsets here must be the addon's: native() compares them
 // with the addon's own layout when it loads and refuses a build that disagrees.
+import { TWO_32 } from '../util/units.js';
+
 export const RecordLayout = { reason: 0, size: 4, isWrite: 8, count: 12, address: 16, aux: 24, ndata: 32, flags: 36, extra: 40, data: 192 } as const;
 export const EXIT_RECORD_SIZE = 192 + 4096;
 
@@ -39,7 +41,7 @@ export class ExitRecordView {
   /** port, or guest-physical address (as a number: exact below 2^53) */
   get address(): number {
     const at = RecordLayout.address >> 2;
-    return this.words[at] + this.words[at + 1] * 0x1_0000_0000;
+    return this.words[at] + this.words[at + 1] * TWO_32;
   }
   get aux(): bigint { return this.view.getBigUint64(RecordLayout.aux, true); }
   get ndata(): number { return this.words[RecordLayout.ndata >> 2]; }

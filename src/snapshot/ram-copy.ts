@@ -1,5 +1,6 @@
 // Guest RAM to and from a file on a piscina thread (src/snapshot/ram-copy-worker.ts). piscina is
-// loaded on first use; one thread is enough: the disk, not the CPU, sets the pace.
+// loaded on first use; one thread is enough: the disk, not the CPU, sets the pace. It is shared by every
+// VMM in the process and ends after a second idle, so no VMM closes it.
 import type { Piscina } from 'piscina';
 import type { RamRegion } from '../boot/memory-layout.js';
 import type { RamHandle } from '../vm/machine.js';
@@ -29,11 +30,4 @@ export function saveRam(ram: RamHandle, regions: readonly RamRegion[], path: str
 /** Reads `path` into the regions, in order; resolves with the sha256 of what it read. */
 export function loadRam(ram: RamHandle, regions: readonly RamRegion[], path: string): Promise<string> {
   return run({ op: 'load', ram, ranges: ranges(regions), path });
-}
-
-/** Ends the thread, if any (a VMM that shuts down). */
-export async function closeRamCopy(): Promise<void> {
-  const threads = pool;
-  pool = null;
-  await threads?.destroy();
 }

@@ -162,7 +162,6 @@ export class Machine {
           vcpuCount: config.vcpus,
           vmFd: vm.fd,
           kvmRunMmapSize: mmapSize,
-          memory: { fd: memory.fd, size: memory.size },
           platform: shared,
           control: context.vcpuControl,
           counters,

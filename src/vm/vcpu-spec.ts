@@ -11,8 +11,6 @@ export interface VcpuSpec {
   vcpuCount: number;
   vmFd: number;
   kvmRunMmapSize: number;
-  /** guest RAM: the memfd every thread maps */
-  memory: { fd: number; size: number };
   platform: PlatformShared;
   /** Int32 per vCPU: Control.RUN / PAUSE / STOP */
   control: SharedArrayBuffer;

@@ -6,6 +6,7 @@ import { VmmError } from '../errors.js';
 import { Control } from '../actors/vcpu-loop.js';
 import type { LifecycleEvent } from '../actors/lifecycle.js';
 import { VmmCore } from './vmm.js';
+import { poolFor } from './vcpu-threads.js';
 import { restoreFromState, saveBuild } from './builder.js';
 import { openRestore, snapshotTo } from './snapshots.js';
 import { parseVmConfig, type VmConfig } from './config.js';
@@ -87,6 +88,9 @@ export class MigratingVmm extends VmmCore {
     const endpoint = parseMigrationUrl(receiverUrl, 'receiver_url');
     return this.request('receive-migration', async () => {
       const listener = await listenForMigration(endpoint);
+      // one vCPU worker now, before the VM's size is known (the pool grows on Config): its ~60 ms start
+      // falls before the source connects
+      this.pool ??= await poolFor(null, 1, this.threadHooks());
       const abort = new AbortController();
       this.migration = { direction: 'receive', abort };
       this.log(`migration: listening on ${receiverUrl}`);

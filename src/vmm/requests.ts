@@ -68,6 +68,3 @@ export function stepFor(request: VmRequest, state: VmState): RequestStep {
   if (request === 'snapshot') throw new VmmError('wrong-state', `cannot snapshot the VM in state ${state}: it must be Paused (vm.pause first)`);
   throw new VmmError('wrong-state', `cannot ${VERBS[request]} the VM in state ${state satisfies StateWithConfig}`);
 }
-
-/** Every request and state, for tests that walk the whole table. */
-export const ALL_REQUESTS = Object.keys(STEPS) as VmRequest[];

@@ -24,9 +24,13 @@ export function supervisedHooks(post: (event: LifecycleEvent) => void, currentGe
   };
 }
 
-/** A started pool of `vcpus` workers: `current` when it has that size, else a new one (the old is closed). */
+/** A started pool of `vcpus` workers: `current` when it has that size or grows to it, else a new one (the old is closed). */
 export async function poolFor(current: VcpuPool | null, vcpus: number, hooks: VcpuThreadHooks): Promise<VcpuPool> {
   if (current?.size === vcpus) return current;
+  if (current && current.size < vcpus) {
+    current.grow(vcpus);
+    return current;
+  }
   await current?.close();
   const pool = new VcpuPool(vcpus, {
     onStop: (vcpuId, generation, stop) => {

@@ -254,10 +254,13 @@ export class VmmCore {
    * (~60 ms), so a migration's destination calls this as soon as the config arrives, not in its downtime.
    */
   protected async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
-    const hooks = supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
-    this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, hooks);
+    this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, this.threadHooks());
     await this.console.open(config.serial);
     if (waitForWorkers) await this.pool.ready();
+  }
+
+  protected threadHooks() {
+    return supervisedHooks((event) => this.supervisor.post(event), () => this.machine?.generation ?? this.generation, this.log);
   }
 
   private async buildMachine(make: (context: BuildContext) => Promise<Machine>): Promise<void> {

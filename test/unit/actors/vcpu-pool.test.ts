@@ -1,4 +1,5 @@
-// The pool turns a vCPU worker that dies, or a run loop that throws, into the supervisor's fatal input.
+// The pool turns a vCPU worker that dies, or a run loop that throws, into the supervisor's fatal input;
+// it grows between builds (a migration's destination starts a worker before it knows the VM's size).
 import test from 'ava';
 import { VcpuPool, type PoolHooks } from '../../../src/actors/vcpu-pool.js';
 import type { VcpuStop } from '../../../src/actors/lifecycle.js';
@@ -45,4 +46,26 @@ test.serial('a worker thread that exits is reported as dead', async (t) => {
   await until(() => hooks.deaths.length === 1);
   t.deepEqual(hooks.deaths, [[0, 'vCPU 0 worker exited with code 3']]);
   await pool.close();
+});
+
+test.serial('a pool grows between builds: more workers, one control word each, all answering; not while a build runs', async (t) => {
+  process.env.NODEVMM_TEST_FAILURE = 'throw';
+  const hooks = recorder();
+  const pool = new VcpuPool(1, hooks, FAILING_WORKER);
+  await pool.start();
+  await pool.ready();
+  const before = pool.control;
+  pool.grow(3);
+  t.is(pool.size, 3);
+  t.is(pool.control.byteLength, 12);
+  t.not(pool.control, before, 'a new build gets new control words');
+  await pool.ready();
+  await pool.attach(specs(3));
+  pool.grow(2);
+  t.is(pool.size, 3, 'growing to fewer is nothing');
+  pool.run(1);
+  t.throws(() => pool.grow(4), { message: /cannot grow while a build is attached/ });
+  await until(() => hooks.stops.length === 3);
+  await pool.close();
+  t.deepEqual(hooks.deaths, []);
 });
