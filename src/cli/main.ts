@@ -79,6 +79,8 @@ export async function main(
   const closers: Array<() => Promise<void>> = [];
   try {
     for (const start of services) closers.push(await start(vmm, options, log));
+    // a VMM that waits for its VM over the API (a create, a restore, a migration) starts a worker now
+    if (!options.kernel && !options.restore) vmm.startWorkerAhead();
     if (options.kernel) {
       await vmm.createVm({
         cpus: { boot_vcpus: options.cpus },

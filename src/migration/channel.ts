@@ -75,14 +75,18 @@ export class MigrationChannel {
    * last has been taken. `abort` is checked between parts.
    */
   async writeAll(parts: readonly Uint8Array[], abort?: AbortSignal): Promise<void> {
-    let last: Promise<void> = Promise.resolve();
+    // Every write is awaited, and handled from the start: a peer that goes away fails each pending
+    // write (EPIPE), and one left without a handler would end the process.
+    const writes: Promise<void>[] = [];
     for (const part of parts) {
       abort?.throwIfAborted();
       if (this.failure) throw this.failure;
-      last = this.write(part);
-      if (this.socket.writableNeedDrain) await Promise.race([this.drained(), last]);
+      const written = this.write(part);
+      written.catch(() => {});
+      writes.push(written);
+      if (this.socket.writableNeedDrain) await Promise.race([this.drained(), written]);
     }
-    await last;
+    await Promise.all(writes);
   }
 
   respond(status: StatusCode, payload?: Uint8Array): Promise<void> {

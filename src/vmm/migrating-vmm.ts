@@ -31,11 +31,35 @@ const travelling = (events: LifecycleEvent[]): HeldEvent[] => events.filter((e):
 
 export class MigratingVmm extends VmmCore {
   private migration: { direction: 'send' | 'receive'; abort: AbortController } | null = null;
+  private workerAhead: Promise<void> | null = null;
 
   constructor(...args: ConstructorParameters<typeof VmmCore>) {
     super(...args);
     // A fatal exit cannot wait for a migration to end: it ends the migration.
     this.fatal$.subscribe(() => this.migration?.abort.abort(new VmmError('internal', 'a vCPU failed')));
+  }
+
+  /**
+   * Starts one vCPU worker now, before there is a VM (a worker takes ~60 ms to start, and the pool
+   * grows to the VM's size later): for a VMM that waits for a VM to boot, restore or receive, so that
+   * none of them waits for it. Costs an idle thread meanwhile.
+   */
+  startWorkerAhead(): void {
+    if (this.pool) return; // workers are up already
+    this.workerAhead ??= poolFor(null, 1, this.threadHooks()).then(
+      (pool) => void (this.pool ??= pool),
+      () => {}, // the build that needs it will fail with the reason
+    );
+  }
+
+  protected override async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
+    await this.workerAhead;
+    await super.prepareThreads(config, waitForWorkers);
+  }
+
+  protected override async terminate(exit: VmmExit): Promise<void> {
+    await this.workerAhead; // its pool is closed with the rest
+    await super.terminate(exit);
   }
 
   /** vm.snapshot: writes the paused VM into the directory of a file:///DIR URL. */
@@ -51,6 +75,7 @@ export class MigratingVmm extends VmmCore {
   restore(sourceUrl: string, options: { resume?: boolean } = {}): Promise<void> {
     return this.request('restore', async () => {
       this.emit('vm', 'restoring');
+      this.startWorkerAhead(); // it starts while the snapshot is opened and checked
       await this.supervisor.holdDuring(async () => {
         const { config, snapshot } = await openRestore(sourceUrl);
         try {
@@ -88,9 +113,7 @@ export class MigratingVmm extends VmmCore {
     const endpoint = parseMigrationUrl(receiverUrl, 'receiver_url');
     return this.request('receive-migration', async () => {
       const listener = await listenForMigration(endpoint);
-      // one vCPU worker now, before the VM's size is known (the pool grows on Config): its ~60 ms start
-      // falls before the source connects
-      this.pool ??= await poolFor(null, 1, this.threadHooks());
+      this.startWorkerAhead(); // if the VMM did not start one already
       const abort = new AbortController();
       this.migration = { direction: 'receive', abort };
       this.log(`migration: listening on ${receiverUrl}`);

@@ -3,6 +3,7 @@
 // paused guest writes nothing, so a drained log stays empty; pages the VMM marks show up once.
 import { Control } from '../../src/actors/vcpu-loop.js';
 import { openKvm } from '../../src/kvm/availability.js';
+import { detectPlatformQuirks } from '../../src/vm/quirks.js'; // as the VMM builds: kvm_pvm's quirks where it is the KVM
 import { DIRTY_PAGE_SIZE, DirtyLog, KVM_MEM_LOG_DIRTY_PAGES, type DirtyPages } from '../../src/kvm/dirty-log.js';
 import { native } from '../../src/kvm/native.js';
 import { parseVmConfig } from '../../src/vmm/config.js';
@@ -44,7 +45,7 @@ kvmTest('the counter guest dirties its page and little else; a paused guest noth
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: (e) => t.fail(`lifecycle event ${e.kind}`), onWorkerDeath: (_, e) => t.fail(e.message) });
   try {
-    const machine = await bootFromPayload(config, { kvm, pool, generation: 1, quirks: null, host: console.host, profileExits: 0, log: () => {} });
+    const machine = await bootFromPayload(config, { kvm, pool, generation: 1, quirks: detectPlatformQuirks(), host: console.host, profileExits: 0, log: () => {} });
     console.attach(machine.platform.serial);
     const log = machine.dirtyLog();
     pool.run(1);

@@ -5,6 +5,7 @@
 // where they stopped, none repeated, none skipped, and the guest must never see the two disagree.
 import { Control } from '../../src/actors/vcpu-loop.js';
 import { openKvm } from '../../src/kvm/availability.js';
+import { detectPlatformQuirks } from '../../src/vm/quirks.js'; // as the VMM builds: kvm_pvm's quirks where it is the KVM
 import { parseVmConfig } from '../../src/vmm/config.js';
 import { bootFromPayload, restoreFromState, saveBuild, teardown, type BuildContext } from '../../src/vmm/builder.js';
 import { GuestConsole } from '../../src/vmm/guest-console.js';
@@ -31,7 +32,7 @@ kvmTest('pause → save → restore into a fresh VM → resume: the counter gues
   const config = parseVmConfig({ payload: { kernel: guestPath('counter') }, memory: { size: 32 << 20 }, serial: { mode: 'Null' } });
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: (e) => events.push(e), onWorkerDeath: (_, e) => t.fail(e.message) });
-  const context = (generation: number): BuildContext => ({ kvm, pool, generation, quirks: null, host: console.host, profileExits: 0, log: () => {} });
+  const context = (generation: number): BuildContext => ({ kvm, pool, generation, quirks: detectPlatformQuirks(), host: console.host, profileExits: 0, log: () => {} });
   try {
     const first = await bootFromPayload(config, context(1));
     console.attach(first.platform.serial);
@@ -76,7 +77,7 @@ kvmTest('a saved build is refused by a config it does not fit, and nothing stays
   const config = parseVmConfig({ payload: { kernel: guestPath('counter') }, memory: { size: 32 << 20 }, serial: { mode: 'Null' } });
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: () => {}, onWorkerDeath: (_, e) => t.fail(e.message) });
-  const context = (generation: number): BuildContext => ({ kvm, pool, generation, quirks: null, host: console.host, profileExits: 0, log: () => {} });
+  const context = (generation: number): BuildContext => ({ kvm, pool, generation, quirks: detectPlatformQuirks(), host: console.host, profileExits: 0, log: () => {} });
   try {
     const first = await bootFromPayload(config, context(1));
     const saved = await saveBuild(first, pool);

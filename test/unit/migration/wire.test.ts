@@ -216,3 +216,25 @@ test('a sender refused by its destination fails with the reason; no destination:
   await listener.close();
   await t.throwsAsync(connectChannel({ kind: 'unix', path: join(dir, 'nobody.sock') }), { message: /cannot connect to unix:.*nobody\.sock \(ENOENT\): is the destination receiving/ });
 });
+
+test('a peer that hangs up while parts are being written: writeAll rejects with a MigrationError, and no write is left unhandled', async (t) => {
+  const path = socketPath();
+  const { createServer } = await import('node:net');
+  const server = createServer((socket) => socket.once('data', () => socket.destroy())); // gone mid-stream
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const channel = await connectChannel({ kind: 'unix', path });
+    // small parts, more than the socket holds: some wait in the stream's buffer when the peer goes
+    const parts = Array.from({ length: 512 }, () => new Uint8Array(4096));
+    await t.throwsAsync(channel.writeAll(parts), { instanceOf: MigrationError });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the other writes fail meanwhile
+    t.deepEqual(unhandled, []);
+    channel.close();
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    server.close();
+  }
+});
