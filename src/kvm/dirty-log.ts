@@ -6,7 +6,7 @@ import { MemoryRegionFlags } from './constants.js';
 import type { NativeGuestMemory, NativeVm } from './native.js';
 import { bitmapBytes, bitmapRuns, markPages, regionOf, type DirtyPages, type DirtyRun, type LoggedRegion } from './dirty-runs.js';
 
-export { allRuns, bitmapBytes, bitmapRuns, DIRTY_PAGE_SIZE, type DirtyPages, type DirtyRun, type LoggedRegion } from './dirty-runs.js';
+export { bitmapBytes, bitmapRuns, DIRTY_PAGE_SIZE, type DirtyPages, type DirtyRun, type LoggedRegion } from './dirty-runs.js';
 
 export const KVM_MEM_LOG_DIRTY_PAGES = MemoryRegionFlags.LOG_DIRTY_PAGES;
 

@@ -86,14 +86,6 @@ export function regionOf<R extends LoggedRegion>(regions: readonly R[], gpa: num
   return regions.find((r) => gpa >= r.gpa && gpa + length <= r.gpa + r.size);
 }
 
-/** Every byte of RAM as runs, one per region: what a pre-copy's first iteration sends. */
-export function allRuns(regions: readonly LoggedRegion[]): DirtyPages {
-  return {
-    runs: regions.filter((r) => r.size > 0).map((r) => ({ gpa: r.gpa, hostOffset: r.hostOffset, length: r.size })),
-    pages: regions.reduce((sum, r) => sum + pageCount(r.size), 0),
-  };
-}
-
 /**
  * The runs of RAM that hold anything (`scan` answers [offset, length, ...] of a host range's non-zero
  * pages, as GuestMemory.nonZeroRuns does): what a first pass must send to a destination whose RAM

@@ -34,9 +34,9 @@ export default function copyRam(task: RamCopyTask): string {
     }
     const total = task.ranges.reduce((sum, range) => sum + range.size, 0);
     if (task.op === 'save') ftruncateSync(file, total);
-    else forEachRange(task.ranges, (range, fileOffset) => memory.loadFileData(file, fileOffset, range.hostOffset, range.size));
     const hash = createHash('sha256');
     forEachRange(task.ranges, (range, fileOffset) => {
+      if (task.op === 'load') memory.loadFileData(file, fileOffset, range.hostOffset, range.size);
       forEachWrittenRun(memory, range, fileOffset, hash, (bytes, at) => task.op === 'save' && writeAll(file, bytes, at));
     });
     if (task.op === 'save') fsyncSync(file);

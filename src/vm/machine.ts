@@ -6,7 +6,7 @@ import { native, type NativeGuestMemory, type NativeKvm, type NativeVm } from '.
 import { stateCaps, type VcpuState } from '../kvm/vcpu-state.js';
 import { restoreVmState, saveVmState, type VmState } from '../kvm/vm-state.js';
 import { DirtyLog } from '../kvm/dirty-log.js';
-import { writtenRuns, type DirtyPages } from '../kvm/dirty-runs.js';
+import { writtenRuns, type DirtyPages, type LoggedRegion } from '../kvm/dirty-runs.js';
 import type { DevicesState } from '../devices/device-manager.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { ramRegions, type RamRegion } from '../boot/memory-layout.js';
@@ -218,15 +218,19 @@ export class Machine {
     return { fd: this.memory.fd, size: this.memory.size };
   }
 
-  /** Dirty-page tracking over this build's RAM slots (off until its start()), for a migration's pre-copy. */
   /** The RAM the guest wrote and left non-zero: a migration's first pass to a fresh (zero) destination. */
   writtenRam(): DirtyPages {
-    return writtenRuns(this.regions.map((region, slot) => ({ slot, ...region })), (offset, length) => this.memory.nonZeroRuns(offset, length));
+    return writtenRuns(this.loggedRegions(), (offset, length) => this.memory.nonZeroRuns(offset, length));
   }
 
+  /** Dirty-page tracking over this build's RAM slots (off until its start()), for a migration's pre-copy. */
   dirtyLog(): DirtyLog {
-    // Slot numbers are the regions' indices, as build() registered them.
-    return new DirtyLog(this.vm, this.memory, this.regions.map((region, slot) => ({ slot, ...region })));
+    return new DirtyLog(this.vm, this.memory, this.loggedRegions());
+  }
+
+  /** The RAM regions with their KVM slot numbers: the regions' indices, as build() registered them. */
+  private loggedRegions(): LoggedRegion[] {
+    return this.regions.map((region, slot) => ({ slot, ...region }));
   }
 
   /** Exit counts per vCPU, indexed by KVM exit reason. */

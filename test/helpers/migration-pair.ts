@@ -3,7 +3,7 @@
 // stream at a chosen request to make a race deterministic, or cut it.
 import { createServer, connect, type Socket } from 'node:net';
 import { readEvents } from './project.js';
-import type { CommandCode } from '../../src/migration/protocol.js';
+import { HEADER_BYTES, decodeRequest, type CommandCode } from '../../src/migration/protocol.js';
 import { startApiVmm, tmpFile, waitFor, type ApiVmm } from './api-vmm.js';
 
 let files = 0;
@@ -53,8 +53,7 @@ export async function pair(config: Record<string, unknown>, options: PairOptions
 }
 
 /**
- * Follows the source's request framing (a 16-byte header: command u16 at 0, payload length u64 at 8)
- * and splits each chunk into what may pass and, from the header of the first `stopBefore` request
+ * Follows the source's request framing (protocol.ts's headers) and splits each chunk into what may pass and, from the header of the first `stopBefore` request
  * on, what must wait.
  */
 function requestFramer(stopBefore: number) {
@@ -70,13 +69,14 @@ function requestFramer(stopBefore: number) {
         payload -= n;
         continue;
       }
-      const n = Math.min(16 - header.length, chunk.length - i);
+      const n = Math.min(HEADER_BYTES - header.length, chunk.length - i);
       header = Buffer.concat([header, chunk.subarray(i, i + n)]);
       i += n;
-      if (header.length < 16) break;
-      if (header.readUInt16LE(0) === stopBefore) return { pass: Buffer.concat(pass), rest: Buffer.concat([header, chunk.subarray(i)]) };
+      if (header.length < HEADER_BYTES) break;
+      const request = decodeRequest(header);
+      if (request.command === stopBefore) return { pass: Buffer.concat(pass), rest: Buffer.concat([header, chunk.subarray(i)]) };
       pass.push(header);
-      payload = Number(header.readBigUInt64LE(8));
+      payload = Number(request.length);
       header = Buffer.alloc(0);
     }
     return { pass: Buffer.concat(pass), rest: null };

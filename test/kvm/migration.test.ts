@@ -87,17 +87,29 @@ kvmSerialTest('across two hosts: tcp: between two network namespaces joined by v
   }
 });
 
-/** Migrates the serial-echo guest through a relay, typing `key` into it while the relay holds. */
-async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string[]) {
-  const vms = await pair({ ...guestConfig(guestPath('serial-echo')), serial: { mode: 'Tty' } }, { stdin: true, destinationArgs });
-  await vms.source.waitForOutput('echo ready', 1, 10_000);
+type Pair = Awaited<ReturnType<typeof pair>>;
+
+/**
+ * Has `vms.destination` receive and `vms.source` send through a relay that holds the stream at the
+ * first Memory request; resolves once it holds, with the relay and the destination's socket.
+ */
+async function heldAtFirstMemory(t: ExecutionContext, vms: Pair) {
   const target = unique('dest.sock');
   const relayed = unique('relay.sock');
   t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
   const between = await relay(relayed, target, Command.Memory);
+  t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
+  await between.holding;
+  return { between, target };
+}
+
+/** Migrates the serial-echo guest through a relay, typing `key` into it while the relay holds. */
+async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string[]) {
+  const vms = await pair({ ...guestConfig(guestPath('serial-echo')), serial: { mode: 'Tty' } }, { stdin: true, destinationArgs });
+  await vms.source.waitForOutput('echo ready', 1, 10_000);
+  let between: Awaited<ReturnType<typeof relay>> | undefined;
   try {
-    t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
-    await between.holding;
+    ({ between } = await heldAtFirstMemory(t, vms));
     vms.source.child.stdin!.write(key);
     await vms.source.waitForOutput(key === 'q' ? 'serial interrupts' : 'resetting', 1, 10_000);
     await sleep(scaled(300)); // the guest's S5 or reset write comes right after its message
@@ -112,7 +124,7 @@ async function race(t: ExecutionContext, key: 'q' | '#', destinationArgs: string
     await vms.stop();
     throw error;
   } finally {
-    await between.close();
+    await between?.close();
   }
 }
 
@@ -154,12 +166,7 @@ kvmSerialTest('kills mid-way: without its destination the source fails the migra
   const vms = await pair(guestConfig(guestPath('counter')));
   try {
     await waitFor(() => counts(vms.source.stdout()).length >= 5, 10_000, 'counting');
-    const target = unique('dest.sock');
-    const relayed = unique('relay.sock');
-    t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
-    const between = await relay(relayed, target, Command.Memory);
-    t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
-    await between.holding;
+    const { between } = await heldAtFirstMemory(t, vms);
     vms.destination.child.kill('SIGKILL');
     between.kill();
     await waitFor(() => names(vms.sourceEvents).includes('vm/migration-failed'), 20_000, 'the source to give up');
@@ -178,12 +185,7 @@ kvmSerialTest('kills mid-way: without its destination the source fails the migra
   const halves = await pair(guestConfig(guestPath('counter')));
   try {
     await waitFor(() => counts(halves.source.stdout()).length >= 5, 10_000, 'counting');
-    const target = unique('dest.sock');
-    const relayed = unique('relay.sock');
-    t.is((await halves.destination.call('PUT', 'vm.receive-migration', { receiver_url: `unix:${target}` })).status, 204);
-    const between = await relay(relayed, target, Command.Memory);
-    t.is((await halves.source.call('PUT', 'vm.send-migration', { destination_url: `unix:${relayed}` })).status, 204);
-    await between.holding;
+    const { between, target } = await heldAtFirstMemory(t, halves);
     halves.source.child.kill('SIGKILL');
     between.kill();
     await waitFor(() => names(halves.destinationEvents).includes('vm/migration-receive-failed'), 20_000, 'the destination to give up');
