@@ -4,6 +4,7 @@
       "target_name": "nodevmm_kvm",
       "sources": [
         "native/addon.cc",
+        "native/eventfd.cc",
         "native/fast_entry.cc",
         "native/guest_memory.cc",
         "native/kick.cc",

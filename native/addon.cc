@@ -18,6 +18,10 @@ static Napi::Value KickVcpuByHandle(const Napi::CallbackInfo& info) {
 
 Napi::Value OpenPty(const Napi::CallbackInfo& info);
 Napi::Value PtyUnread(const Napi::CallbackInfo& info);
+Napi::Value CreateEventfd(const Napi::CallbackInfo& info);
+Napi::Value SignalEventfd(const Napi::CallbackInfo& info);
+Napi::Value WaitEventfds(const Napi::CallbackInfo& info);
+Napi::Value LockFile(const Napi::CallbackInfo& info);
 
 static Napi::Object Layout(Napi::Env env) {
   auto sizes = Napi::Object::New(env);
@@ -59,6 +63,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("irqLine", Napi::Function::New(env, IrqLineByFd, "irqLine"));
   exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
   exports.Set("ptyUnread", Napi::Function::New(env, PtyUnread, "ptyUnread"));
+  exports.Set("eventfd", Napi::Function::New(env, CreateEventfd, "eventfd"));
+  exports.Set("signalEventfd", Napi::Function::New(env, SignalEventfd, "signalEventfd"));
+  exports.Set("waitEventfds", Napi::Function::New(env, WaitEventfds, "waitEventfds"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

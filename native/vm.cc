@@ -110,6 +110,8 @@ Napi::Function Vm::Init(Napi::Env env) {
     InstanceMethod<&Vm::IrqLine>("irqLine"),
     InstanceMethod<&Vm::SetMemoryRegion>("setMemoryRegion"),
     InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
+    InstanceMethod<&Vm::Ioeventfd>("ioeventfd"),
+    InstanceMethod<&Vm::Irqfd>("irqfd"),
     InstanceMethod<&Vm::GetState>("getState"),
     InstanceMethod<&Vm::SetState>("setState"),
     InstanceMethod<&Vm::Close>("close"),
@@ -247,6 +249,35 @@ Napi::Value Vm::GetDirtyLog(const Napi::CallbackInfo& info) {
   log.slot = slot;
   log.dirty_bitmap = bitmap.Data();
   if (ioctl(fd, KVM_GET_DIRTY_LOG, &log) < 0) ThrowErrno(env, "KVM_GET_DIRTY_LOG");
+  return env.Undefined();
+}
+
+// ioeventfd(fd, mmioAddress, length, datamatch): KVM_IOEVENTFD. A guest write of `length` bytes
+// equal to `datamatch` at the MMIO address signals the eventfd inside the kernel: the vCPU never
+// leaves KVM_RUN for it. datamatch < 0 matches any value.
+Napi::Value Vm::Ioeventfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  kvm_ioeventfd event = {};
+  event.fd = info[0].As<Napi::Number>().Int32Value();
+  event.addr = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  event.len = info[2].As<Napi::Number>().Uint32Value();
+  int64_t datamatch = info[3].As<Napi::Number>().Int64Value();
+  if (datamatch >= 0) {
+    event.datamatch = static_cast<uint64_t>(datamatch);
+    event.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+  }
+  if (ioctl(CheckedFd(env), KVM_IOEVENTFD, &event) < 0) ThrowErrno(env, "KVM_IOEVENTFD");
+  return env.Undefined();
+}
+
+// irqfd(fd, gsi): KVM_IRQFD. Signalling the eventfd pulses the GSI in the in-kernel irqchip (an edge),
+// from any thread, without a system call into the VMM's vCPU threads.
+Napi::Value Vm::Irqfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  kvm_irqfd irqfd = {};
+  irqfd.fd = info[0].As<Napi::Number>().Uint32Value();
+  irqfd.gsi = info[1].As<Napi::Number>().Uint32Value();
+  if (ioctl(CheckedFd(env), KVM_IRQFD, &irqfd) < 0) ThrowErrno(env, "KVM_IRQFD");
   return env.Undefined();
 }
 

@@ -39,6 +39,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
   Napi::Value IrqLine(const Napi::CallbackInfo& info);
   Napi::Value SetMemoryRegion(const Napi::CallbackInfo& info);
   Napi::Value GetDirtyLog(const Napi::CallbackInfo& info);
+  Napi::Value Ioeventfd(const Napi::CallbackInfo& info);
+  Napi::Value Irqfd(const Napi::CallbackInfo& info);
   Napi::Value GetState(const Napi::CallbackInfo& info);
   Napi::Value SetState(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

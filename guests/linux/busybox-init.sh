@@ -7,6 +7,12 @@
 mount -t proc proc /proc || echo "NODEVMM-INIT: warning: cannot mount /proc"
 mount -t sysfs sysfs /sys || echo "NODEVMM-INIT: warning: cannot mount /sys"
 mount -t devtmpfs devtmpfs /dev || echo "NODEVMM-INIT: warning: cannot mount /dev"
+# The virtio initramfs (scripts/linux/fetch-virtio.sh) carries kernel modules, in load order.
+if [ -f /modules.list ]; then
+  while read -r module; do
+    insmod "/modules/$module" || echo "NODEVMM-INIT: warning: insmod $module failed"
+  done < /modules.list
+fi
 echo "NODEVMM-INIT: up, cpus=$(nproc)"
 # The kernel hands unknown key=value parameters without a dot to init's environment.
 case "${action:-shell}" in

@@ -27,11 +27,12 @@ modules='kvm-amd 9pnet_virtio 9p virtio_pci veth'
 tag=box-prepare
 . "$repo/scripts/lib/debian.sh"
 . "$repo/scripts/lib/bzimage.sh"
+. "$repo/scripts/lib/modules.sh"
 
 need qemu-system-x86_64 qemu-system-x86
 qemu=$(command -v qemu-system-x86_64)
 current=$cache/current.env
-recipe_of() { cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$repo/scripts/lib/bzimage.sh" "$1" | cksum | tr ' ' '-'; }
+recipe_of() { cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$repo/scripts/lib/bzimage.sh" "$repo/scripts/lib/modules.sh" "$1" | cksum | tr ' ' '-'; }
 
 # The fast path (each box run starts here): the last box, when its files and recipe still stand.
 if [ "${NODEVMM_BOX_REFRESH:-0}" != 1 ] && [ -f "$current" ]; then
@@ -82,22 +83,7 @@ depmod -b "$tmp/x" "$rel"
 moddir=$tmp/x/lib/modules/$rel
 
 # The modules' files in load order: each after the modules it depends on, each once.
-listed=$(awk -v want="$modules" -F: '
-  { n = $1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); file[n] = $1; deps[$1] = $2 }
-  function visit(f,   d, i, count) {
-    if (f in done) return
-    done[f] = 1
-    count = split(deps[f], d, " ")
-    for (i = 1; i <= count; i++) visit(d[i])
-    print f
-  }
-  END {
-    count = split(want, names, " ")
-    for (i = 1; i <= count; i++) {
-      if (!(names[i] in file)) { print "missing " names[i] > "/dev/stderr"; exit 1 }
-      visit(file[names[i]])
-    }
-  }' "$moddir/modules.dep") || die "$pkg lacks a module of: $modules"
+listed=$(modules_in_load_order "$moddir/modules.dep" "$modules") || die "$pkg lacks a module of: $modules"
 : > "$tmp/modules.list"
 list="dir /bin 0755 0 0
 dir /dev 0755 0 0
@@ -107,14 +93,8 @@ dir /sys 0755 0 0
 dir /modules 0755 0 0
 file /bin/busybox $busybox 0755 0 0
 file /init $here/init.sh 0755 0 0
-file /modules.list $tmp/modules.list 0644 0 0"
-for file in $listed; do
-  base=${file##*/}
-  case $base in *.ko) ;; *) die "$file is compressed: the box's busybox insmod needs plain .ko files" ;; esac
-  printf '%s\n' "$base" >> "$tmp/modules.list"
-  list="$list
-file /modules/$base $moddir/$file 0644 0 0"
-done
+file /modules.list $tmp/modules.list 0644 0 0
+$(module_cpio_lines "$moddir" "$tmp/modules.list" $listed)"
 printf '%s\n' "$list" | sh "$repo/scripts/linux/gen-cpio.sh" "$tmp/initramfs.cpio"
 
 cat > "$tmp/box.env" <<EOF

@@ -51,6 +51,7 @@ import {
   io,
   irqNoFlags,
   local,
+  memory32Fixed,
   method,
   name,
   notify,
@@ -81,6 +82,14 @@ export interface DsdtOptions {
   serial: boolean;
   /** describe the power button and the GED that reports it (default true) */
   powerButton?: boolean;
+  /** virtio-mmio devices: each a Device (VRnn) with _HID "LNRO0005", its window and its interrupt */
+  virtio?: readonly VirtioMmioPlacement[];
+}
+
+export interface VirtioMmioPlacement {
+  base: number;
+  length: number;
+  gsi: number;
 }
 
 export const DsdtPath = {
@@ -139,12 +148,20 @@ function ged(): Aml {
   );
 }
 
+// Linux's virtio_mmio driver binds to LNRO0005 (Debian builds it without command-line devices), as
+// Firecracker describes its devices on x86. Edge-triggered: the devices pulse their irqfd.
+function virtioMmio(index: number, { base, length, gsi }: VirtioMmioPlacement): Aml {
+  const crs = resourceTemplate(memory32Fixed(true, base, length), interrupt({ edge: true, activeLow: false }, gsi));
+  return device(`VR${index.toString(16).toUpperCase().padStart(2, '0')}`, name('_HID', string('LNRO0005')), name('_UID', integer(index)), name('_CRS', crs));
+}
+
 /** The DSDT's AML, without the table header. */
-export function buildDsdtAml({ serial, powerButton: withPowerButton = true }: DsdtOptions): Aml {
+export function buildDsdtAml({ serial, powerButton: withPowerButton = true, virtio = [] }: DsdtOptions): Aml {
   const devices: Aml[] = [];
   if (serial) devices.push(com1());
   devices.push(rtc());
   if (withPowerButton) devices.push(powerButton(), ged());
+  virtio.forEach((placement, i) => devices.push(virtioMmio(i, placement)));
   const s5 = name(DsdtPath.S5, pkg(integer(S5_SLEEP_TYPE), integer(S5_SLEEP_TYPE), Zero, Zero));
   return concat(s5, scope(DsdtPath.SYSTEM_BUS, ...devices));
 }

@@ -2,7 +2,10 @@
 // `--serial tty|off|null|pty|file=PATH|socket=PATH`), parsed into a plain object. Errors name the flag.
 import { escapeKeysHelp } from './escape-keys.js';
 
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.js';
+import { parseDiskFlag, parseRngFlag, type DiskFlag } from './device-args.js';
+
+export { UsageError };
 
 export interface CliOptions {
   kernel?: string;
@@ -13,6 +16,9 @@ export interface CliOptions {
   cpus: number;
   memoryBytes?: number;
   serial: SerialFlag;
+  /** --disk, in order (several values may follow one flag) */
+  disks: DiskFlag[];
+  rng?: { src: string };
   apiSocket?: { path: string } | { fd: number };
   eventMonitor?: { path: string } | { fd: number };
   noShutdown: boolean;
@@ -44,6 +50,9 @@ Machine:
   --cpus boot=N            vCPUs (default 1)
   --memory size=SIZE       guest RAM, bytes or with K/M/G (default 256M)
   --serial MODE            tty (default) | null | off | pty | file=PATH | socket=PATH
+  --disk path=IMG[,readonly=on][,id=ID][,serial=S][,queue_size=N] [path=IMG2...]
+                           virtio-blk disks (raw images); several may follow one --disk
+  --rng [src=PATH]         virtio-rng fed from PATH (default /dev/urandom)
 Control:
   --api-socket path=PATH|fd=N  REST API on a Unix socket (Cloud Hypervisor's API)
   --event-monitor path=PATH|fd=N  write lifecycle events as JSON
@@ -111,7 +120,7 @@ function parseSerial(text: string): SerialFlag {
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, noShutdown: false, quirks: 'auto', profileExits: 0, verbose: 0, help: false, version: false };
+  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, disks: [], noShutdown: false, quirks: 'auto', profileExits: 0, verbose: 0, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value: string | undefined;
@@ -132,6 +141,15 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       else if (arg === '-v' || arg === '--verbose') options.verbose++;
       else if (arg === '--help' || arg === '-h') options.help = true;
       else options.version = true;
+    } else if (arg === '--disk') {
+      // Cloud Hypervisor's form: every value up to the next flag is a disk
+      const values = value !== undefined ? [value] : [];
+      while (value === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) values.push(argv[++i]);
+      if (values.length === 0) throw new UsageError('--disk needs a value (path=IMAGE)');
+      options.disks.push(...values.map(parseDiskFlag));
+    } else if (arg === '--rng') {
+      const next = value ?? (i + 1 < argv.length && !argv[i + 1].startsWith('-') ? argv[++i] : '');
+      options.rng = parseRngFlag(next);
     } else if (arg === '--profile-exits') {
       // a bare flag times every exit; --profile-exits=N times one in N
       if (value !== undefined && !/^[1-9]\d*$/.test(value)) throw new UsageError(`--profile-exits: expected a positive number, got '${value}'`);
@@ -145,8 +163,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (!options.kernel && (options.cmdline !== undefined || options.initramfs !== undefined)) {
     throw new UsageError('--cmdline and --initramfs need --kernel');
   }
-  if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1)) {
-    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus or --memory');
+  if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1 || options.disks.length > 0 || options.rng)) {
+    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --disk or --rng');
+  }
+  if (!options.kernel && (options.disks.length > 0 || options.rng) && !options.restore) {
+    throw new UsageError('--disk and --rng need --kernel');
   }
   return options;
 }

@@ -91,6 +91,8 @@ export async function main(
           ...(options.initramfs !== undefined ? { initramfs: options.initramfs } : {}),
         },
         serial: options.serial,
+        ...(options.disks.length > 0 ? { disks: options.disks } : {}),
+        ...(options.rng ? { rng: options.rng } : {}),
       });
       await vmm.boot();
     }

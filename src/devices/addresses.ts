@@ -38,3 +38,20 @@ export const Mmio = {
 
 /** ACPI PM timer frequency, Hz */
 export const PM_TIMER_HZ = 3_579_545;
+
+/**
+ * virtio-mmio devices: device n's 4 KiB window at MMIO_BASE + n * WINDOW (in the MMIO hole below
+ * 4 GiB, clear of the IOAPIC, GED and LAPIC) and its interrupt on IOAPIC pin GSI_BASE + n: the pins
+ * above the ISA range, which nothing else uses (the IOAPIC has 24).
+ */
+export const VirtioPlacement = {
+  MMIO_BASE: 0xd000_0000,
+  WINDOW: 0x1000,
+  GSI_BASE: 16,
+  MAX_DEVICES: 8,
+} as const;
+
+export function virtioPlacement(index: number): { base: number; length: number; gsi: number } {
+  if (!Number.isInteger(index) || index < 0 || index >= VirtioPlacement.MAX_DEVICES) throw new RangeError(`virtio device ${index}: at most ${VirtioPlacement.MAX_DEVICES} devices`);
+  return { base: VirtioPlacement.MMIO_BASE + index * VirtioPlacement.WINDOW, length: VirtioPlacement.WINDOW, gsi: VirtioPlacement.GSI_BASE + index };
+}

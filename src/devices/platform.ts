@@ -14,6 +14,10 @@ import { GuestClock } from './guest-clock.js';
 import { I8042 } from './i8042.js';
 import { PciNoDevices } from './pci-none.js';
 import { Serial8250 } from './serial8250.js';
+import { SharedState } from './shared-state.js';
+import { VirtioMmioTransport } from '../virtio/mmio-transport.js';
+import { MMIO_WINDOW } from '../virtio/constants.js';
+import { createTransportState, type VirtioDeviceInfo } from '../virtio/transport-state.js';
 
 export interface PlatformState {
   /** the per-VM guest clock's base (guest-clock.ts) */
@@ -24,11 +28,29 @@ export interface PlatformState {
   ged: SharedArrayBuffer;
   postCode: SharedArrayBuffer;
   pci: SharedArrayBuffer;
+  virtio: VirtioTransportShared[];
+}
+
+/** A virtio-mmio device's registers and where its kicks go (eventfds, signalled through PlatformDeps). */
+export interface VirtioTransportShared {
+  id: string;
+  info: VirtioDeviceInfo;
+  base: number;
+  registers: SharedArrayBuffer;
+  kicks: { device: number; queues: number[] };
+}
+
+export interface VirtioTransportPlan {
+  id: string;
+  info: VirtioDeviceInfo;
+  base: number;
+  kicks: { device: number; queues: number[] };
 }
 
 /** Power-on state of every stateful device; made once per VM build by its owner. */
-export function createPlatformState(memory: GuestRamLayout): PlatformState {
+export function createPlatformState(memory: GuestRamLayout, virtio: readonly VirtioTransportPlan[] = []): PlatformState {
   return {
+    virtio: virtio.map((plan) => ({ ...plan, registers: createTransportState(plan.info).buffer })),
     clock: GuestClock.createBase(),
     serial: Serial8250.createState().buffer,
     i8042: I8042.createState().buffer,
@@ -46,6 +68,8 @@ export interface PlatformDeps {
   /** where COM1's output goes; null = no serial port at all (serial mode Off) */
   serialOutput: ByteSink | null;
   debugLog: ByteSink;
+  /** wakes whoever waits on a kick handle (an eventfd): a virtio device's thread */
+  signal(handle: number): void;
   /** replaces the guest clock (tests) */
   clock?: Clock;
 }
@@ -97,6 +121,12 @@ export function buildPlatform(state: PlatformState, deps: PlatformDeps): Platfor
 
   const mmio = new MmioBus();
   mmio.register(Mmio.GED_BASE, Mmio.GED_LENGTH, ged);
+  for (const v of state.virtio) {
+    const kicks = { kickDevice: () => deps.signal(v.kicks.device), kickQueue: (q: number) => deps.signal(v.kicks.queues[q]) };
+    const transport = new VirtioMmioTransport(v.info, new SharedState(v.registers), kicks, `virtio ${v.id}`);
+    devices.register({ id: `virtio:${v.id}`, device: transport, sharing: 'shared-memory', state: transport });
+    mmio.register(v.base, MMIO_WINDOW, transport);
+  }
 
   return { pio, mmio, serial, ged, postCode, devices };
 }

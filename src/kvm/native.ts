@@ -31,6 +31,10 @@ export interface NativeVm {
    * little-endian words (at least ceil(pages / 64) * 8 bytes, else a TypeError). KVM clears what it returns.
    */
   getDirtyLog(slot: number, bitmap: Uint8Array): void;
+  /** KVM_IOEVENTFD: a guest MMIO write of `length` bytes equal to `datamatch` (< 0: any) signals `fd` in the kernel */
+  ioeventfd(fd: number, mmioAddress: number, length: number, datamatch: number): void;
+  /** KVM_IRQFD: signalling `fd` pulses `gsi` in the in-kernel irqchip */
+  irqfd(fd: number, gsi: number): void;
   /** KVM_GET/SET_IRQCHIP (the chip named by kind), _PIT2, _CLOCK; the buffer is exactly the kernel struct. */
   getState(kind: VmStateKind, out: Uint8Array): void;
   setState(kind: VmStateKind, bytes: Uint8Array): void;
@@ -101,6 +105,17 @@ export interface NativeAddon {
   openPty(): { master: number; slave: number; path: string };
   /** bytes in a pty's input queue that no reader has taken yet (FIONREAD on the slave fd) */
   ptyUnread(slaveFd: number): number;
+  /** a fresh eventfd (non-blocking, close-on-exec); close it with fs.closeSync */
+  eventfd(): number;
+  /** adds 1 to an eventfd's counter (wakes its waiter) */
+  signalEventfd(fd: number): void;
+  /**
+   * Blocks until one of `fds` (eventfds, at most 32) is signalled or `timeoutMs` passes (-1: forever);
+   * returns the mask of signalled fds by index, each of them reset. 0 on a timeout or a signal.
+   */
+  waitEventfds(fds: Int32Array, timeoutMs: number): number;
+  /** an advisory open-file lock (F_OFD_SETLK) on the whole file: false if another open file holds a conflicting one */
+  lockFile(fd: number, exclusive: boolean): boolean;
   layout: NativeLayout;
 }
 

@@ -16,6 +16,8 @@ import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, platformDeps, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
+import type { VirtioSlot } from '../virtio/device-protocol.js';
+import { Reg } from '../virtio/constants.js';
 import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from './exit-timing-layout.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below
@@ -30,6 +32,8 @@ export interface MachineConfig {
   serial: boolean;
   /** time one exit in N per reason inside the workers (0: off) */
   profileExits: number;
+  /** virtio-mmio devices: their threads run outside the build, which registers their eventfds */
+  virtio?: readonly VirtioSlot[];
 }
 
 /** Everything a paused build is, but its config: what a restore needs (LIFECYCLE's snapshot state). */
@@ -131,7 +135,7 @@ export class Machine {
       } else {
         const ram = new GuestRam(memory.buffer, regions);
         // No timer override: KVM's default routing takes the in-kernel PIT's IRQ 0 to IOAPIC pin 0.
-        const acpi = buildAcpiTables(ram, { vcpus: config.vcpus, serial: config.serial, timerGsi: 0 });
+        const acpi = buildAcpiTables(ram, { vcpus: config.vcpus, serial: config.serial, timerGsi: 0, virtio: (config.virtio ?? []).map((slot) => slot.placement) });
         const loaded = await loadPayload(config.payload, ram, regions, {
           rsdpAddress: acpi.rsdpAddress,
           linuxCmdline: context.quirks?.linuxCmdline,
@@ -141,7 +145,9 @@ export class Machine {
         context.log?.(`payload ${config.payload.kernel}: ${loaded.boot.mode} entry, command line "${loaded.cmdline}"`);
       }
 
-      const shared = createPlatformShared({ serial: config.serial, regions, host: context.host });
+      const virtio = (config.virtio ?? []).map((slot) => ({ id: slot.id, info: slot.info, base: slot.placement.base, kicks: { device: slot.fds.control, queues: slot.fds.queues } }));
+      const shared = createPlatformShared({ serial: config.serial, regions, host: context.host, virtio });
+      registerVirtioEventfds(vm, config.virtio ?? []);
       const platform = buildPlatform(shared.devices, platformDeps(shared, {
         irq: (line) => ({ set: (level) => vm.irqLine(line, level) }),
         // Only vCPU workers see guest writes; the main thread's copy never raises lifecycle requests.
@@ -208,6 +214,13 @@ export class Machine {
     };
   }
 
+  /** A virtio device's registers in this build, for its device thread. */
+  virtioState(id: string): SharedArrayBuffer {
+    const found = this.specs[0]?.platform.devices.virtio.find((v) => v.id === id);
+    if (!found) throw new Error(`this VM build has no virtio device ${id}`);
+    return found.registers;
+  }
+
   /** The bytes of guest RAM at `hostOffset` (a migration sends them from here). Valid until destroy(). */
   ramBytes(hostOffset: number, length: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, hostOffset, length);
@@ -249,6 +262,17 @@ export class Machine {
   destroy(): void {
     this.vm.close();
     this.memory.close();
+  }
+}
+
+/**
+ * Each queue's QueueNotify goes to its eventfd inside KVM (datamatch on the queue index), and each
+ * device's interrupt eventfd drives its GSI: the data path needs no userspace exit either way.
+ */
+function registerVirtioEventfds(vm: NativeVm, slots: readonly VirtioSlot[]): void {
+  for (const slot of slots) {
+    slot.fds.queues.forEach((fd, queue) => vm.ioeventfd(fd, slot.placement.base + Reg.QUEUE_NOTIFY, 4, queue));
+    vm.irqfd(slot.fds.irq, slot.placement.gsi);
   }
 }
 

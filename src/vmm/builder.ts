@@ -9,6 +9,7 @@ import type { RamRegion } from '../boot/memory-layout.js';
 import type { PlatformQuirks } from '../vm/quirks.js';
 import type { PlatformHostSide } from '../vm/platform.js';
 import type { VmConfig } from './config.js';
+import type { VirtioSlot } from '../virtio/device-protocol.js';
 
 export interface BuildContext {
   kvm: NativeKvm;
@@ -18,6 +19,8 @@ export interface BuildContext {
   host: PlatformHostSide;
   profileExits: number;
   log: (message: string) => void;
+  /** the VM's virtio devices (their threads are the VMM's; a build registers and attaches them) */
+  virtio?: readonly VirtioSlot[];
 }
 
 /** A fresh machine for `config` with its payload loaded, its vCPUs attached and not yet running. */
@@ -67,6 +70,7 @@ function machineConfig(config: VmConfig, context: BuildContext): MachineConfig {
     payload: { kernel: config.payload.kernel, cmdline: config.payload.cmdline ?? '', initramfs: config.payload.initramfs },
     serial: config.serial.mode !== 'Off',
     profileExits: context.profileExits,
+    virtio: context.virtio,
   };
 }
 

@@ -1,10 +1,12 @@
 // The VM configuration, in Cloud Hypervisor's JSON shape (its OpenAPI VmConfig) so REST clients and
 // embedders speak one language, validated in one place with messages that name the field.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { validateRamSize, MiB } from '../boot/memory-layout.js';
 import { detectPayload } from '../boot/payload.js';
-import { VmmError } from '../errors.js';
+import { VirtioPlacement } from '../devices/addresses.js';
+import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
+import { parseDisks, parseRng, type DiskConfig, type RngConfig } from './device-config.js';
 
 import type { ConsoleConfig, ConsoleMode } from '../host/serial-output.js';
 
@@ -16,48 +18,22 @@ export interface VmConfig {
   payload: { kernel: string; cmdline?: string; initramfs?: string };
   serial: ConsoleConfig;
   console: ConsoleConfig;
+  /** virtio-blk disks, each with its id (`_disk0`, ... unless given) */
+  disks?: DiskConfig[];
+  rng?: RngConfig;
 }
 
 /** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
 export const DEFAULT_MEMORY = 256 * MiB;
+export const MAX_VIRTIO_DEVICES = VirtioPlacement.MAX_DEVICES;
 export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
 
 // Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
 const UNSUPPORTED_FIELDS = [
-  'disks', 'net', 'rng', 'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
+  'net', 'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
   'numa', 'tpm', 'landlock_rules', 'pvpanic', 'iommu', 'watchdog', 'pci_segments', 'platform', 'rate_limit_groups',
 ] as const;
-const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console']);
-
-const invalid = (message: string): VmmError => new VmmError('invalid-config', message);
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * Fields of a sub-object other than the ones nodevmm implements: accepted when absent or at Cloud
- * Hypervisor's default (clients generated from its schema send those), refused by name otherwise.
- */
-function checkOtherFields(object: Record<string, unknown>, name: string, supported: readonly string[], defaults: Record<string, unknown> = {}): void {
-  for (const [field, value] of Object.entries(object)) {
-    if (supported.includes(field) || value === undefined || value === null) continue;
-    if (field in defaults && defaults[field] === value) continue;
-    throw invalid(`${name}.${field} is not supported by nodevmm yet`);
-  }
-}
-
-function integerField(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${name} must be an integer`);
-  if (value < min || value > max) throw invalid(`${name} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function stringField(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalid(`${name} must be a string`);
-  return value;
-}
+const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console', 'disks', 'rng']);
 
 function parseConsole(value: unknown, name: string, fallback: ConsoleMode): ConsoleConfig {
   if (value === undefined || value === null) return { mode: fallback };
@@ -78,17 +54,6 @@ function parseConsole(value: unknown, name: string, fallback: ConsoleMode): Cons
   // coming back (a config copied from vm.info), not a request, so it is dropped.
   const keepFile = file && mode !== 'Pty';
   return { mode: mode as ConsoleMode, ...(keepFile ? { file } : {}), ...(socket ? { socket } : {}) };
-}
-
-function checkReadableFile(path: string, name: string): void {
-  try {
-    accessSync(path, constants.R_OK);
-    if (!statSync(path).isFile()) throw invalid(`${name} ${path} is not a regular file`);
-  } catch (error) {
-    if (error instanceof VmmError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw invalid(code === 'ENOENT' ? `${name} ${path} does not exist` : `${name} ${path} cannot be read (${code})`);
-  }
 }
 
 /** Checks the kernel is a payload nodevmm can boot (reads it whole: ELF notes may sit anywhere). */
@@ -166,11 +131,17 @@ export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } 
     if (initramfs) checkReadableFile(initramfs, 'initramfs');
   }
 
+  const disks = parseDisks(input.disks, options.checkFiles !== false);
+  const rng = parseRng(input.rng, options.checkFiles !== false);
+  const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}) };
+  if (disks.length + (rng ? 1 : 0) > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks and rng), got ${disks.length + (rng ? 1 : 0)}`);
+
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },
     memory: { size },
     payload: { kernel, ...(cmdline !== undefined ? { cmdline } : {}), ...(initramfs ? { initramfs } : {}) },
     serial: parseConsole(input.serial, 'serial', 'Null'),
     console: parseConsole(input.console, 'console', 'Off'),
+    ...devices,
   };
 }

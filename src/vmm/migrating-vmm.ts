@@ -66,6 +66,7 @@ export class MigratingVmm extends VmmCore {
   snapshot(destinationUrl: string): Promise<void> {
     return this.request('snapshot', async () => {
       this.emit('vm', 'snapshotting');
+      await this.virtio?.quiesce(); // a restored VM is Paused without pause(): its devices may still run
       await this.supervisor.holdDuring(() => snapshotTo(destinationUrl, this.machine!, this.pool!, this.config!));
       this.emit('vm', 'snapshotted');
     });
@@ -81,6 +82,7 @@ export class MigratingVmm extends VmmCore {
         try {
           await this.prepareBuild(config, (context) => restoreFromState(config, snapshot.state.machine, context, { loadRam: snapshot.loadRam }));
         } catch (error) {
+          await this.closeDevices().catch(() => {});
           await this.console.close();
           throw error;
         }
@@ -100,6 +102,8 @@ export class MigratingVmm extends VmmCore {
     const endpoint = parseMigrationUrl(request.destinationUrl, 'destination_url');
     const options = { downtimeMs: request.downtimeMs ?? 300, timeoutS: request.timeoutS ?? 3600, timeoutStrategy: request.timeoutStrategy ?? 'Cancel' };
     return this.request('send-migration', async () => {
+      // Device threads write guest RAM behind KVM's dirty log: their pages would be missed.
+      if (this.virtio) throw new VmmError('wrong-state', 'live migration of a VM with virtio devices (disks, rng) is not supported yet; use vm.snapshot and vm.restore');
       const abort = new AbortController();
       this.migration = { direction: 'send', abort };
       this.supervisor.setBusy(true);
@@ -239,6 +243,7 @@ export class MigratingVmm extends VmmCore {
     } catch (error) {
       (ram as NativeGuestMemory | null)?.close();
       await this.teardownMachine().catch(() => {});
+      await this.closeDevices().catch(() => {});
       await this.console.close();
       this.config = null;
       this.setState('NotCreated');

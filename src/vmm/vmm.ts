@@ -21,6 +21,7 @@ import { stepFor, type VmRequest } from './requests.js';
 import { bootFromPayload, teardown, type BuildContext } from './builder.js';
 import { GuestConsole } from './guest-console.js';
 import { poolFor, supervisedHooks } from './vcpu-threads.js';
+import { VirtioDevices } from './virtio-devices.js';
 import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
 
 export type { ExitReason, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
@@ -53,6 +54,8 @@ export class VmmCore {
   protected config: VmConfig | null = null;
   protected machine: Machine | null = null;
   protected pool: VcpuPool | null = null;
+  /** the VM's virtio devices, from its boot (or restore, or received config) to its stop */
+  protected virtio: VirtioDevices | null = null;
   private generation = 0;
   private operations: Promise<unknown> = Promise.resolve();
   private finished = false;
@@ -119,6 +122,7 @@ export class VmmCore {
     return this.request('pause', async () => {
       this.emit('vm', 'pausing');
       await this.pool!.halt(Control.PAUSE);
+      await this.virtio?.quiesce();
       this.lifecycleCounts.pauses++;
       this.setState('Paused');
       this.emit('vm', 'paused');
@@ -245,6 +249,7 @@ export class VmmCore {
       await this.prepareThreads(config);
       await this.buildMachine(make);
     } catch (error) {
+      await this.closeDevices().catch(() => {});
       throw error instanceof VmmError ? error : new VmmError('internal', 'boot failed', { cause: error });
     }
   }
@@ -256,6 +261,7 @@ export class VmmCore {
   protected async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
     this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, this.threadHooks());
     await this.console.open(config.serial);
+    this.virtio ??= VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
     if (waitForWorkers) await this.pool.ready();
   }
 
@@ -273,7 +279,14 @@ export class VmmCore {
       host: this.console.host,
       profileExits: this.options.profileExits ?? 0,
       log: this.log,
+      virtio: this.virtio?.slots,
     });
+    try {
+      await this.virtio?.attach(machine);
+    } catch (error) {
+      await teardown(machine, this.pool!);
+      throw error;
+    }
     this.machine = machine;
     this.console.attach(machine.platform.serial);
     for (const spec of machine.specs) this.emit('cpu_manager', 'create_vcpu', { id: String(spec.vcpuId) });
@@ -282,6 +295,7 @@ export class VmmCore {
   /** Stops every vCPU and releases the VM; the config stays (state Shutdown). */
   private async stopVm(reason: string): Promise<void> {
     await this.teardownMachine();
+    await this.closeDevices();
     this.setState('Shutdown');
     this.emit('vm', 'shutdown', { reason });
   }
@@ -296,6 +310,7 @@ export class VmmCore {
     } finally {
       this.console.stopPumps(); // takes the guest's last bytes
     }
+    await this.virtio?.detach();
     await teardown(machine, this.pool!);
   }
 
@@ -311,6 +326,7 @@ export class VmmCore {
 
   protected async doResume(): Promise<void> {
     this.emit('vm', 'resuming');
+    await this.virtio?.resume();
     this.pool!.run(this.machine!.generation);
     this.lifecycleCounts.resumes++;
     this.setState('Running');
@@ -333,6 +349,7 @@ export class VmmCore {
         outcome = { code: 1, reason: 'fatal', error: `${exit.error ? exit.error + '; ' : ''}${(error as Error).message}` };
       }
     }
+    await this.closeDevices().catch(() => {});
     await this.pool?.close().catch(() => {});
     this.pool = null;
     await this.releasePayloadPool().catch(() => {});
@@ -348,6 +365,13 @@ export class VmmCore {
     this.serial.complete();
     this.debugConsole.complete();
     this.resolveExit(outcome);
+  }
+
+  /** Ends the device threads and closes their images, dropping the locks (a stopped VM holds none). */
+  protected async closeDevices(): Promise<void> {
+    const devices = this.virtio;
+    this.virtio = null;
+    await devices?.close();
   }
 
   // ---- plumbing ------------------------------------------------------------------------------------

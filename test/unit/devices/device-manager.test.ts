@@ -12,6 +12,7 @@ function deps() {
   const lines = new Map<number, FakeIrq>();
   const platformDeps: PlatformDeps = {
     lifecycle: new FakeLifecycle(),
+    signal: () => {},
     irq: (line) => {
       if (!lines.has(line)) lines.set(line, new FakeIrq());
       return lines.get(line)!;

@@ -10,6 +10,7 @@ function deps() {
   const debugLog = new ByteCollector();
   const platformDeps: PlatformDeps = {
     lifecycle,
+    signal: () => {},
     irq: (line) => lines.get(line) ?? lines.set(line, new FakeIrq()).get(line)!,
     serialOutput,
     debugLog,

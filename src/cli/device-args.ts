@@ -1,0 +1,55 @@
+// The virtio device flags, in Cloud Hypervisor's form: `--disk path=IMG[,readonly=on][,id=ID]
+// [,queue_size=N][,serial=S]`, several disks after one flag or the flag repeated, and `--rng [src=PATH]`.
+// Each becomes the VmConfig field of the same name; the config's parser checks the files.
+import { UsageError } from './usage-error.js';
+
+export interface DiskFlag {
+  path: string;
+  readonly?: boolean;
+  id?: string;
+  queue_size?: number;
+  serial?: string;
+}
+
+function keyValues(text: string, flag: string, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new UsageError(`${flag}: expected key=value, got '${part}'`);
+    const key = part.slice(0, eq);
+    if (!allowed.includes(key)) throw new UsageError(`${flag}: unknown parameter '${key}' (expected ${allowed.join(', ')})`);
+    if (out.has(key)) throw new UsageError(`${flag}: ${key} given twice in '${text}'`);
+    out.set(key, part.slice(eq + 1));
+  }
+  return out;
+}
+
+function onOff(value: string, flag: string, key: string): boolean {
+  if (['on', 'true'].includes(value)) return true;
+  if (['off', 'false'].includes(value)) return false;
+  throw new UsageError(`${flag}: ${key} must be on or off, got '${value}'`);
+}
+
+export function parseDiskFlag(text: string): DiskFlag {
+  const kv = keyValues(text, '--disk', ['path', 'readonly', 'id', 'queue_size', 'serial']);
+  const path = kv.get('path');
+  if (!path) throw new UsageError(`--disk: expected path=IMAGE, got '${text}'`);
+  const disk: DiskFlag = { path };
+  if (kv.has('readonly')) disk.readonly = onOff(kv.get('readonly')!, '--disk', 'readonly');
+  if (kv.has('id')) disk.id = kv.get('id')!;
+  if (kv.has('serial')) disk.serial = kv.get('serial')!;
+  if (kv.has('queue_size')) {
+    const size = kv.get('queue_size')!;
+    if (!/^\d+$/.test(size)) throw new UsageError(`--disk: queue_size must be a number, got '${size}'`);
+    disk.queue_size = Number(size);
+  }
+  return disk;
+}
+
+export function parseRngFlag(text: string): { src: string } {
+  const kv = keyValues(text, '--rng', ['src']);
+  const src = kv.get('src');
+  if (src === '') throw new UsageError('--rng: src needs a path');
+  return { src: src ?? '/dev/urandom' };
+}

@@ -1,0 +1,91 @@
+// A virtio device's own thread (worker_threads): it sleeps in waitEventfds on the device's eventfds,
+// the control one (a command from the VMM, or a status change from a vCPU thread) and one per queue
+// (the guest's QueueNotify, signalled by KVM's ioeventfd without a userspace exit), then serves what
+// woke it. Commands arrive on a MessagePort and are taken synchronously (receiveMessageOnPort) when
+// the control eventfd fires, so the thread never needs its event loop.
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { native, type NativeGuestMemory } from '../kvm/native.js';
+import { GuestRam } from '../boot/guest-ram.js';
+import { SharedState } from '../devices/shared-state.js';
+import { DeviceRunner } from './device-runner.js';
+import { makeBackend, type BackendSpec } from './backends.js';
+import type { DeviceCommand, DeviceReply, DeviceFds } from './device-protocol.js';
+import type { RamRegion } from '../boot/memory-layout.js';
+
+export interface DeviceWorkerData {
+  id: string;
+  backend: BackendSpec;
+  queueCount: number;
+  fds: DeviceFds;
+  port: MessagePort;
+}
+
+const data = workerData as DeviceWorkerData;
+const addon = native();
+const backend = makeBackend(data.backend);
+const post = (reply: DeviceReply): void => data.port.postMessage(reply);
+const log = (message: string): void => post({ type: 'log', message: `virtio ${data.id}: ${message}` });
+
+let memory: NativeGuestMemory | null = null;
+let runner: DeviceRunner | null = null;
+
+function attach(state: SharedArrayBuffer, ram: { fd: number; size: number }, regions: RamRegion[]): void {
+  detach();
+  memory = new addon.GuestMemory(ram.size, ram.fd);
+  runner = new DeviceRunner(new SharedState(state), new GuestRam(memory.buffer, regions), backend, data.queueCount, {
+    signalIrq: () => addon.signalEventfd(data.fds.irq),
+    event: (name) => post({ type: 'event', name }),
+    log,
+  });
+}
+
+function detach(): void {
+  runner = null;
+  memory?.close();
+  memory = null;
+}
+
+/** Runs one command; false for 'close'. */
+function run(command: DeviceCommand): boolean {
+  switch (command.op) {
+    case 'attach': attach(command.state, command.ram, command.regions); break;
+    case 'detach': detach(); break;
+    case 'quiesce': runner?.quiesce(); break;
+    case 'resume': runner?.resume(); break;
+    case 'close': detach(); break;
+  }
+  return command.op !== 'close';
+}
+
+function takeCommands(): boolean {
+  let open = true;
+  for (let message = receiveMessageOnPort(data.port); message; message = receiveMessageOnPort(data.port)) {
+    const command = message.message as DeviceCommand;
+    try {
+      open = run(command) && open;
+      post({ type: 'done', seq: command.seq });
+    } catch (error) {
+      post({ type: 'failed', seq: command.seq, message: (error as Error).message });
+    }
+  }
+  return open;
+}
+
+function loop(): void {
+  const waitSet = Int32Array.from([data.fds.control, ...data.fds.queues]);
+  for (;;) {
+    const mask = addon.waitEventfds(waitSet, -1);
+    if (mask & 1) {
+      if (!takeCommands()) return;
+      runner?.syncStatus();
+    }
+    if (mask >>> 1) runner?.kick(mask >>> 1);
+  }
+}
+
+try {
+  loop();
+} catch (error) {
+  // A bug here must not end the VMM: the device goes quiet and says why.
+  log(`device thread stopped: ${(error as Error).stack ?? error}`);
+}

@@ -1,0 +1,78 @@
+// The virtio parts of a VmConfig, in Cloud Hypervisor's shape: `disks: [DiskConfig]` and
+// `rng: RngConfig`. Fields nodevmm does not implement are accepted at Cloud Hypervisor's defaults and
+// refused by name otherwise; paths are checked now, so a missing image fails at vm.create.
+import { accessSync, constants, statSync } from 'node:fs';
+import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
+
+export interface DiskConfig {
+  path: string;
+  readonly: boolean;
+  id: string;
+  /** QueueNumMax of the disk's queue (Cloud Hypervisor's queue_size, default 128) */
+  queue_size: number;
+  serial?: string;
+}
+
+export interface RngConfig {
+  src: string;
+}
+
+const DISK_DEFAULTS = { direct: false, iommu: false, num_queues: 1, vhost_user: false, pci_segment: 0, backing_files: false, sparse: true, image_type: 'Raw' };
+export const DEFAULT_QUEUE_SIZE = 128;
+export const DEFAULT_RNG_SOURCE = '/dev/urandom';
+
+function booleanField(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`);
+  return value;
+}
+
+function checkWritable(path: string, name: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (error) {
+    throw invalid(`${name} ${path} cannot be written (${(error as NodeJS.ErrnoException).code}); give readonly=on to use it read-only`);
+  }
+}
+
+export function parseDisks(value: unknown, checkFiles: boolean): DiskConfig[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid('disks must be an array of disk configs');
+  const ids = new Set<string>();
+  return value.map((disk: unknown, i) => {
+    const name = `disks[${i}]`;
+    if (!isObject(disk)) throw invalid(`${name} must be an object with a path`);
+    const path = stringField(disk.path, `${name}.path`);
+    if (!path) throw invalid(`${name}.path is required`);
+    const readonly = booleanField(disk.readonly, `${name}.readonly`, false);
+    const id = stringField(disk.id, `${name}.id`) ?? `_disk${i}`;
+    if (ids.has(id)) throw invalid(`${name}.id ${id} is used by another disk`);
+    ids.add(id);
+    const queueSize = disk.queue_size === undefined || disk.queue_size === null ? DEFAULT_QUEUE_SIZE : integerField(disk.queue_size, `${name}.queue_size`, 2, 32768);
+    if ((queueSize & (queueSize - 1)) !== 0) throw invalid(`${name}.queue_size must be a power of 2, got ${queueSize}`);
+    const serial = stringField(disk.serial, `${name}.serial`);
+    checkOtherFields(disk, name, ['path', 'readonly', 'id', 'queue_size', 'serial', 'lock_granularity'], DISK_DEFAULTS);
+    if (checkFiles) {
+      checkReadableFile(path, `${name}.path`);
+      if (!readonly) checkWritable(path, `${name}.path`);
+    }
+    return { path, readonly, id, queue_size: queueSize, ...(serial !== undefined ? { serial } : {}) };
+  });
+}
+
+export function parseRng(value: unknown, checkFiles: boolean): RngConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalid('rng must be an object with src');
+  const src = stringField(value.src, 'rng.src') ?? DEFAULT_RNG_SOURCE;
+  checkOtherFields(value, 'rng', ['src', 'id'], { iommu: false, pci_segment: 0 });
+  if (checkFiles) {
+    try {
+      accessSync(src, constants.R_OK);
+      if (statSync(src).isDirectory()) throw new Error('EISDIR');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw invalid(code === 'ENOENT' ? `rng.src ${src} does not exist` : `rng.src ${src} cannot be read (${code})`);
+    }
+  }
+  return { src };
+}

@@ -1,0 +1,127 @@
+// The VM's virtio devices as the VMM holds them: each disk's image (opened and locked) or the rng's
+// source, and its device thread. They live from the VM's boot to its stop; reboots and restores keep
+// them and attach them to each new build. Opening is all or nothing: a missing or locked image closes
+// what was opened and fails with a message naming the path.
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { native } from '../kvm/native.js';
+import { VmmError } from '../errors.js';
+import { virtioPlacement } from '../devices/addresses.js';
+import { blockDeviceInfo, SECTOR } from '../virtio/block.js';
+import { rngDeviceInfo } from '../virtio/rng.js';
+import { VirtioDeviceThread } from '../virtio/device-thread.js';
+import type { BackendSpec } from '../virtio/backends.js';
+import type { VirtioDeviceInfo } from '../virtio/transport-state.js';
+import type { VirtioSlot } from '../virtio/device-protocol.js';
+
+export type { VirtioSlot };
+import type { RamRegion } from '../boot/memory-layout.js';
+import type { VmConfig } from './config.js';
+
+export interface VirtioDevicesDeps {
+  onEvent(id: string, name: 'activated' | 'reset'): void;
+  log(message: string): void;
+}
+
+interface OpenDevice {
+  slot: VirtioSlot;
+  thread: VirtioDeviceThread;
+  file: number;
+}
+
+interface Planned {
+  id: string;
+  file: number;
+  info: VirtioDeviceInfo;
+  backend: BackendSpec;
+}
+
+export class VirtioDevices {
+  private constructor(private readonly devices: OpenDevice[]) {}
+
+  static open(config: VmConfig, deps: VirtioDevicesDeps): VirtioDevices {
+    const planned: Planned[] = [];
+    const devices: OpenDevice[] = [];
+    try {
+      (config.disks ?? []).forEach((disk, i) => planned.push(openDisk(disk, `disks[${i}].path`)));
+      if (config.rng) planned.push(openRng(config.rng.src));
+      planned.forEach((plan, index) => {
+        const thread = new VirtioDeviceThread({
+          id: plan.id,
+          backend: plan.backend,
+          queueCount: plan.info.queueSizes.length,
+          onEvent: (name) => deps.onEvent(plan.id, name),
+          log: deps.log,
+        });
+        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, file: plan.file });
+      });
+      return new VirtioDevices(devices);
+    } catch (error) {
+      for (const device of devices) void device.thread.close().catch(() => {});
+      for (const plan of planned) closeSync(plan.file);
+      throw error;
+    }
+  }
+
+  get slots(): VirtioSlot[] {
+    return this.devices.map((d) => d.slot);
+  }
+
+  /** Points every device thread at a new build: its registers (by device id) and its RAM. */
+  async attach(build: { virtioState(id: string): SharedArrayBuffer; ram: { fd: number; size: number }; regions: readonly RamRegion[] }): Promise<void> {
+    await Promise.all(this.devices.map((d) => d.thread.attach(build.virtioState(d.slot.id), build.ram, build.regions)));
+  }
+
+  detach(): Promise<void> {
+    return this.each((thread) => thread.detach());
+  }
+
+  /** Every device idle with its queue progress in its registers: before a save of a paused VM. */
+  quiesce(): Promise<void> {
+    return this.each((thread) => thread.quiesce());
+  }
+
+  resume(): Promise<void> {
+    return this.each((thread) => thread.resume());
+  }
+
+  /** Ends the device threads and closes the images (which drops their locks). */
+  async close(): Promise<void> {
+    await this.each((thread) => thread.close());
+    for (const device of this.devices) closeSync(device.file);
+  }
+
+  private async each(step: (thread: VirtioDeviceThread) => Promise<void>): Promise<void> {
+    await Promise.all(this.devices.map((d) => step(d.thread)));
+  }
+}
+
+function openDisk(disk: NonNullable<VmConfig['disks']>[number], field: string): Planned {
+  let file: number;
+  try {
+    file = openSync(disk.path, disk.readonly ? 'r' : 'r+');
+  } catch (error) {
+    throw new VmmError('invalid-config', `${field} ${disk.path} cannot be opened (${(error as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    // Two writers would corrupt the image: a writable disk takes an exclusive lock, a read-only one a
+    // shared lock (several VMs may read one image, none while another writes it).
+    if (!native().lockFile(file, !disk.readonly)) throw new VmmError('invalid-config', `${field} ${disk.path} is locked by another process (is another VM using it?)`);
+    const bytes = fstatSync(file).size;
+    if (bytes < SECTOR) throw new VmmError('invalid-config', `${field} ${disk.path} is smaller than one ${SECTOR}-byte sector`);
+    const info = blockDeviceInfo({ bytes, readonly: disk.readonly, queueSize: disk.queue_size });
+    return { id: disk.id, file, info, backend: { kind: 'block', options: { fd: file, bytes, readonly: disk.readonly, serial: disk.serial ?? disk.id } } };
+  } catch (error) {
+    closeSync(file);
+    throw error;
+  }
+}
+
+function openRng(src: string): Planned {
+  let file: number;
+  try {
+    file = openSync(src, 'r');
+  } catch (error) {
+    throw new VmmError('invalid-config', `rng.src ${src} cannot be opened (${(error as NodeJS.ErrnoException).code})`);
+  }
+  return { id: '_rng0', file, info: rngDeviceInfo(), backend: { kind: 'rng', fd: file } };
+}
