@@ -33,7 +33,8 @@ build ticker       '3: mov $0x2e, %al; mov $0x3f8, %dx; out %al, %dx; mov $20000
 #   serial-echo     echoes serial input (woken by IRQ 4 from hlt), powers off on `q`
 #   counter         prints a count that lives in RAM and a register, for ever (the save/restore test)
 #   memcheck        the counter, plus an 8 MiB region it keeps dirtying and checks by its sum (migration)
-for name in int-completion power-button serial-echo counter memcheck; do
+#   virtio-hostile  programs the virtio-rng with hostile queues, then a good one (run with --rng)
+for name in int-completion power-button serial-echo counter memcheck virtio-hostile; do
   gcc -m32 -c -nostdlib -o "$out/$name.o" "guests/$name.S"
   ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T guests/pvh.ld -o "$out/$name.elf" "$out/$name.o"
   rm -f "$out/$name.o"

@@ -25,6 +25,8 @@ const BATCH = 256;
 export class DeviceRunner {
   private queues: Array<SplitQueue | null> = [];
   private active = false;
+  /** 'activated' was announced: a stop announces 'reset' */
+  private announced = false;
   private broken = false;
   private resetsAtStart = -1;
   private quiesced = false;
@@ -116,6 +118,7 @@ export class DeviceRunner {
       this.fail(error);
       return;
     }
+    this.announced = true;
     this.deps.event('activated');
     // Requests made before the start (or before a save) get no new kick: look now.
     this.kick((1 << this.queueCount) - 1);
@@ -124,7 +127,8 @@ export class DeviceRunner {
   private stop(): void {
     this.active = false;
     this.queues = [];
-    this.deps.event('reset');
+    if (this.announced) this.deps.event('reset');
+    this.announced = false;
   }
 
   private serve(q: number): void {
