@@ -15,9 +15,9 @@ import { I8042 } from './i8042.js';
 import { PciNoDevices } from './pci-none.js';
 import { Serial8250 } from './serial8250.js';
 import { SharedState } from './shared-state.js';
-import { VirtioMmioTransport } from '../virtio/mmio-transport.js';
-import { MMIO_WINDOW } from '../virtio/constants.js';
-import { createTransportState, type VirtioDeviceInfo } from '../virtio/transport-state.js';
+import { VirtioMmioTransport } from './virtio/mmio-transport.js';
+import { MMIO_WINDOW } from './virtio/constants.js';
+import { createTransportState, type VirtioDeviceInfo } from './virtio/transport-state.js';
 
 export interface PlatformState {
   /** the per-VM guest clock's base (guest-clock.ts) */

@@ -16,8 +16,8 @@ import { loadPayload, type PayloadConfig } from './load-payload.js';
 import { buildPlatform, createPlatformShared, platformDeps, type Platform, type PlatformHostSide } from './platform.js';
 import type { PlatformQuirks } from './quirks.js';
 import { buildAcpiTables } from '../acpi/tables.js';
-import type { VirtioSlot } from '../virtio/device-protocol.js';
-import { Reg } from '../virtio/constants.js';
+import type { VirtioSlot } from '../devices/virtio/device-protocol.js';
+import { Reg } from '../devices/virtio/constants.js';
 import { EXIT_TIMING_WORDS, exitTimesByReason, vcpuExitTiming, type ReasonTimes } from './exit-timing-layout.js';
 
 // Addresses KVM needs for its own use on Intel hosts (real-mode TSS and EPT identity map), just below

@@ -9,7 +9,7 @@ import type { RamRegion } from '../boot/memory-layout.js';
 import type { PlatformQuirks } from '../vm/quirks.js';
 import type { PlatformHostSide } from '../vm/platform.js';
 import type { VmConfig } from './config.js';
-import type { VirtioSlot } from '../virtio/device-protocol.js';
+import type { VirtioSlot } from '../devices/virtio/device-protocol.js';
 
 export interface BuildContext {
   kvm: NativeKvm;

@@ -1,9 +1,10 @@
-// vm.counters: the exit counts and (with profiling on) exit times the workers keep in
-// shared memory, keyed by exit-reason name.
+// vm.counters (the exit counts and, with profiling on, exit times the workers keep in
+// shared memory, keyed by exit-reason name) and vm.info.
 import { KvmExitName } from '../kvm/constants.js';
 import type { ReasonTimes } from '../vm/exit-timing-layout.js';
 import type { Machine } from '../vm/machine.js';
-import type { EventSink, ExitCounts, ExitTimes, LifecycleCounts, VmCounters } from './types.js';
+import type { EventSink, ExitCounts, ExitTimes, LifecycleCounts, VmCounters, VmInfo, VmState } from './types.js';
+import type { VmConfig } from './config.js';
 
 
 const reasonName = (reason: number): string => KvmExitName[reason] ?? `exit_${reason}`;
@@ -46,5 +47,15 @@ export function vmCounters(parts: {
     serial: { droppedBytes: parts.serialDroppedBytes },
     eventMonitor: { lostEvents: parts.sink?.lostCount ?? 0, pendingEvents: parts.sink?.pendingCount ?? 0 },
     ...(times ? { exitTiming: times.map(exitTimesByName) } : {}),
+  };
+}
+
+/** vm.info as Cloud Hypervisor reports it: a Pty's path in the serial config's `file`. */
+export function vmInfo(config: VmConfig, state: VmState, ptyPath: string | undefined): VmInfo {
+  const pty = config.serial.mode === 'Pty' ? ptyPath : undefined;
+  return {
+    config: pty ? { ...config, serial: { ...config.serial, file: pty } } : config,
+    state: state as VmInfo['state'],
+    memoryActualSize: config.memory.size,
   };
 }

@@ -5,17 +5,21 @@ import { ByteRing, pumpRing } from '../host/byte-ring.js';
 import { SerialInput, type UartReceiver } from '../host/serial-input.js';
 import { openSerialOutput, type ConsoleConfig, type SerialOutput } from '../host/serial-output.js';
 import type { PlatformHostSide } from '../vm/platform.js';
+import { Subject, type Observable } from '../rx.js';
 
 export interface GuestConsoleDeps {
   /** where serial mode Tty writes */
   tty: NodeJS.WritableStream;
   log: (message: string) => void;
-  /** every chunk of serial output, after it went to the configured output */
-  onSerial(bytes: Uint8Array): void;
-  onDebugConsole(bytes: Uint8Array): void;
 }
 
 export class GuestConsole {
+  private readonly serialOut = new Subject<Uint8Array>();
+  private readonly debugOut = new Subject<Uint8Array>();
+  /** every chunk of serial output, after it went to the configured output */
+  readonly serial$: Observable<Uint8Array> = this.serialOut.asObservable();
+  /** what the guest wrote to the debug console ports */
+  readonly debugConsole$: Observable<Uint8Array> = this.debugOut.asObservable();
   private readonly serialRing = ByteRing.create();
   private readonly debugRing = ByteRing.create(1 << 12);
   private readonly input = new SerialInput();
@@ -55,9 +59,9 @@ export class GuestConsole {
     this.pumps = [
       pumpRing(this.serialRing, (bytes) => {
         this.output?.write(bytes);
-        this.deps.onSerial(bytes);
+        this.serialOut.next(bytes);
       }),
-      pumpRing(this.debugRing, (bytes) => this.deps.onDebugConsole(bytes)),
+      pumpRing(this.debugRing, (bytes) => this.debugOut.next(bytes)),
     ];
     this.input.attach(uart);
   }
@@ -77,6 +81,14 @@ export class GuestConsole {
   /** Host → guest serial bytes (see SerialInput). */
   write(bytes: Uint8Array): Promise<void> {
     return this.input.write(bytes);
+  }
+
+  /** For the VMM's end: takes the guest's last bytes, closes the output and ends serial$ and debugConsole$. */
+  async end(): Promise<void> {
+    this.stopPumps();
+    await this.close();
+    this.serialOut.complete();
+    this.debugOut.complete();
   }
 
   async close(): Promise<void> {

@@ -6,12 +6,12 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { native } from '../kvm/native.js';
 import { VmmError } from '../errors.js';
 import { virtioPlacement } from '../devices/addresses.js';
-import { blockDeviceInfo, SECTOR } from '../virtio/block.js';
-import { rngDeviceInfo } from '../virtio/rng.js';
-import { VirtioDeviceThread } from '../virtio/device-thread.js';
-import type { BackendSpec } from '../virtio/backends.js';
-import type { VirtioDeviceInfo } from '../virtio/transport-state.js';
-import type { VirtioSlot } from '../virtio/device-protocol.js';
+import { blockDeviceInfo, SECTOR } from '../devices/virtio/block.js';
+import { rngDeviceInfo } from '../devices/virtio/rng.js';
+import { VirtioDeviceThread } from '../actors/virtio-device-thread.js';
+import type { BackendSpec } from '../devices/virtio/backends.js';
+import type { VirtioDeviceInfo } from '../devices/virtio/transport-state.js';
+import type { VirtioSlot } from '../devices/virtio/device-protocol.js';
 
 export type { VirtioSlot };
 import type { RamRegion } from '../boot/memory-layout.js';

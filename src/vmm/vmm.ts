@@ -3,7 +3,7 @@
 // resets and fatal errors are applied here; builds come from src/vmm/builder.ts. It never calls
 // process.exit: `exited` resolves with the status the process should end with. The embedding facade
 // (src/api/vmm.ts) adds the event monitor; the REST API and the CLI are thin layers over that.
-import { BehaviorSubject, Observable, ReplaySubject, Subject } from '../rx.js';
+import { BehaviorSubject, Observable, ReplaySubject } from '../rx.js';
 import type { NativeKvm } from '../kvm/native.js';
 import { openKvm } from '../kvm/availability.js';
 import { Supervisor, type FatalEvent, type GuestExitEvent, type ResetEvent } from '../actors/supervisor.js';
@@ -16,12 +16,13 @@ import { acquirePayloadPool } from '../vm/payload-pool.js';
 import { VmmError, errorChain } from '../errors.js';
 import { EventClock, type EventSource, type VmmEvent } from './events.js';
 import { parseVmConfig, type VmConfig } from './config.js';
-import { vmCounters } from './counters.js';
+import { vmCounters, vmInfo } from './counters.js';
 import { stepFor, type VmRequest } from './requests.js';
 import { bootFromPayload, teardown, type BuildContext } from './builder.js';
 import { GuestConsole } from './guest-console.js';
 import { poolFor, supervisedHooks } from './vcpu-threads.js';
 import { VirtioDevices } from './virtio-devices.js';
+import { OperationQueue } from './operation-queue.js';
 import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
 
 export type { ExitReason, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
@@ -43,8 +44,6 @@ export class VmmCore {
   protected readonly log: (message: string) => void;
   private readonly events = new ReplaySubject<VmmEvent>(256);
   private readonly state = new BehaviorSubject<VmState>('NotCreated');
-  private readonly serial = new Subject<Uint8Array>();
-  private readonly debugConsole = new Subject<Uint8Array>();
   private readonly clock = new EventClock();
   protected readonly supervisor: Supervisor;
   protected readonly console: GuestConsole;
@@ -57,7 +56,10 @@ export class VmmCore {
   /** the VM's virtio devices, from its boot (or restore, or received config) to its stop */
   protected virtio: VirtioDevices | null = null;
   private generation = 0;
-  private operations: Promise<unknown> = Promise.resolve();
+  private readonly operations = new OperationQueue((error) => {
+    // a lifecycle transition that left a VM half-stopped is fatal for the VMM
+    if (!this.finished) void this.enqueue(() => this.terminate({ code: 1, reason: 'fatal', error: errorChain(error).join(': ') }));
+  });
   private finished = false;
   private resolveExit!: (exit: VmmExit) => void;
   private readonly lifecycleCounts: LifecycleCounts = { boots: 0, reboots: 0, guestShutdowns: 0, apiShutdowns: 0, pauses: 0, resumes: 0 };
@@ -66,17 +68,12 @@ export class VmmCore {
     this.log = options.log ?? (() => {});
     this.events$ = this.events.asObservable();
     this.state$ = this.state.asObservable();
-    this.serial$ = this.serial.asObservable();
-    this.debugConsole$ = this.debugConsole.asObservable();
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
     this.quirks = options.quirks === 'off' ? null : detectPlatformQuirks();
     if (this.quirks) this.log(`platform quirks: ${this.quirks.platform} (instruction completion on; --quirks off disables)`);
-    this.console = new GuestConsole({
-      tty: options.tty ?? process.stdout,
-      log: this.log,
-      onSerial: (bytes) => this.serial.next(bytes),
-      onDebugConsole: (bytes) => this.debugConsole.next(bytes),
-    });
+    this.console = new GuestConsole({ tty: options.tty ?? process.stdout, log: this.log });
+    this.serial$ = this.console.serial$;
+    this.debugConsole$ = this.console.debugConsole$;
 
     this.supervisor = new Supervisor({ noShutdown: options.noShutdown ?? false });
     this.guestExit$ = this.supervisor.guestExit$;
@@ -163,13 +160,7 @@ export class VmmCore {
 
   info(): VmInfo {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
-    // As Cloud Hypervisor reports it: a Pty's path in the serial config's `file`.
-    const ptyPath = this.config.serial.mode === 'Pty' ? this.console.ptyPath : undefined;
-    return {
-      config: ptyPath ? { ...this.config, serial: { ...this.config.serial, file: ptyPath } } : this.config,
-      state: this.state.value as VmInfo['state'],
-      memoryActualSize: this.config.memory.size,
-    };
+    return vmInfo(this.config, this.state.value, this.console.ptyPath);
   }
 
   counters(): VmCounters {
@@ -355,15 +346,12 @@ export class VmmCore {
     await this.releasePayloadPool().catch(() => {});
     this.kvm?.close();
     this.kvm = null;
-    this.console.stopPumps();
-    await this.console.close();
+    await this.console.end();
     this.emit('vmm', 'shutdown', { reason: outcome.reason, ...(outcome.error ? { error: outcome.error } : {}) });
     this.supervisor.complete();
     await this.flushEvents();
     this.events.complete();
     this.state.complete();
-    this.serial.complete();
-    this.debugConsole.complete();
     this.resolveExit(outcome);
   }
 
@@ -395,19 +383,11 @@ export class VmmCore {
 
   /** Requests and lifecycle actions queued from now on wait until `work` settles. */
   protected holdQueueUntil(work: Promise<unknown>): void {
-    this.operations = this.operations.then(() => work).catch(() => {});
+    this.operations.holdUntil(work);
   }
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.operations.then(operation, operation);
-    this.operations = run.catch(() => {});
-    return run.catch((error: unknown) => {
-      // A failure inside a lifecycle transition that left a VM half-stopped is fatal for the VMM.
-      if (!(error instanceof VmmError) && !this.finished) {
-        void this.enqueue(() => this.terminate({ code: 1, reason: 'fatal', error: errorChain(error).join(': ') }));
-      }
-      throw error;
-    });
+    return this.operations.run(operation);
   }
 
   protected setState(state: VmState): void {

@@ -35,12 +35,8 @@ kvmTest('the counter guest dirties its page and little else; a paused guest noth
   const counterAddress = guestSymbol(guestPath('counter'), 'count');
   const counterPage = counterAddress - (counterAddress % DIRTY_PAGE_SIZE);
   let lines = 0;
-  const console = new GuestConsole({
-    tty: process.stdout,
-    log: () => {},
-    onSerial: (bytes) => (lines += Buffer.from(bytes).toString('latin1').split('\n').length - 1),
-    onDebugConsole: () => {},
-  });
+  const console = new GuestConsole({ tty: process.stdout, log: () => {} });
+  console.serial$.subscribe((bytes) => (lines += Buffer.from(bytes).toString('latin1').split('\n').length - 1));
   const config = parseVmConfig({ payload: { kernel: guestPath('counter') }, memory: { size: RAM }, serial: { mode: 'Null' } });
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: (e) => t.fail(`lifecycle event ${e.kind}`), onWorkerDeath: (_, e) => t.fail(e.message) });

@@ -23,12 +23,8 @@ function counts(text: string): number[] {
 kvmTest('pause → save → restore into a fresh VM → resume: the counter guest goes on, no count repeated or skipped', async (t) => {
   let text = '';
   const events: LifecycleEvent[] = [];
-  const console = new GuestConsole({
-    tty: process.stdout,
-    log: () => {},
-    onSerial: (bytes) => (text += Buffer.from(bytes).toString('latin1')),
-    onDebugConsole: () => {},
-  });
+  const console = new GuestConsole({ tty: process.stdout, log: () => {} });
+  console.serial$.subscribe((bytes) => (text += Buffer.from(bytes).toString('latin1')));
   const config = parseVmConfig({ payload: { kernel: guestPath('counter') }, memory: { size: 32 << 20 }, serial: { mode: 'Null' } });
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: (e) => events.push(e), onWorkerDeath: (_, e) => t.fail(e.message) });
@@ -73,7 +69,7 @@ kvmTest('pause → save → restore into a fresh VM → resume: the counter gues
 });
 
 kvmTest('a saved build is refused by a config it does not fit, and nothing stays open', async (t) => {
-  const console = new GuestConsole({ tty: process.stdout, log: () => {}, onSerial: () => {}, onDebugConsole: () => {} });
+  const console = new GuestConsole({ tty: process.stdout, log: () => {} });
   const config = parseVmConfig({ payload: { kernel: guestPath('counter') }, memory: { size: 32 << 20 }, serial: { mode: 'Null' } });
   const kvm = openKvm();
   const pool = await poolFor(null, 1, { onEvent: () => {}, onWorkerDeath: (_, e) => t.fail(e.message) });

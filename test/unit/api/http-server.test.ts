@@ -177,7 +177,10 @@ test('vm.create: malformed JSON, no body and invalid configs are 400 with a mess
     [JSON.stringify({ payload: { kernel: join(tmp, 'missing.elf') } }), /kernel .*missing\.elf does not exist/],
     [config({ cpus: { boot_vcpus: 0 } }), /cpus\.boot_vcpus must be between 1/],
     [config({ memory: { size: 2 ** 50 } }), /memory\.size/],
-    [config({ disks: [{ path: '/dev/null' }] }), /disks is not supported/],
+    [config({ disks: [{ path: '/dev/null' }] }), /disks\[0\]\.path \/dev\/null is not a regular file/],
+    [config({ disks: [{ path: join(tmp, 'missing.img') }] }), /disks\[0\]\.path .*missing\.img does not exist/],
+    [config({ disks: [{ path: guestPath('poweroff'), vhost_user: true }] }), /disks\[0\]\.vhost_user is not supported/],
+    [config({ net: [{ tap: 'tap0' }] }), /net is not supported/],
     [config({ bogus: 1 }), /unknown VmConfig field: bogus/],
     [JSON.stringify({ memory: { size: 32 << 20 } }), /payload\.kernel is required/],
   ];

@@ -1,5 +1,5 @@
 // Messages between the VMM (device-thread.ts) and a virtio device's thread (device-worker.ts).
-import type { RamRegion } from '../boot/memory-layout.js';
+import type { RamRegion } from '../../boot/memory-layout.js';
 import type { VirtioDeviceInfo } from './transport-state.js';
 
 /** One device as a VM build needs it: what the guest sees, where, and the eventfds to register. */

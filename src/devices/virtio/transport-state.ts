@@ -5,8 +5,8 @@
 // Each queue's NEXT_AVAIL/NEXT_USED hold the device thread's progress only while QUEUES_SAVED is set:
 // a quiesced device writes them there for a save, a restore puts them back; otherwise a starting
 // device begins at 0, as a fresh queue does.
-import { SharedState } from '../devices/shared-state.js';
-import { INT32, type WordField } from '../devices/saved-state.js';
+import { SharedState } from '../shared-state.js';
+import { INT32, type WordField } from '../saved-state.js';
 import { MAX_CONFIG_BYTES } from './constants.js';
 
 export const MAX_QUEUES = 4;

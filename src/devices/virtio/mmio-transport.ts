@@ -6,9 +6,9 @@
 //
 // Every value comes from the guest: writes out of order (queue setup after DRIVER_OK, features after
 // FEATURES_OK), unknown queues and odd access sizes are ignored, never trusted.
-import type { BusDevice } from '../devices/device.js';
-import type { SharedState } from '../devices/shared-state.js';
-import { restoreWords, saveWords, type SavedDeviceState, type Stateful } from '../devices/saved-state.js';
+import type { BusDevice } from '../device.js';
+import type { SharedState } from '../shared-state.js';
+import { restoreWords, saveWords, type SavedDeviceState, type Stateful } from '../saved-state.js';
 import { Feature, MMIO_MAGIC, MMIO_VERSION, Reg, Status, VENDOR_ID } from './constants.js';
 import { configBytes, Q, queueWord, transportFields, W, type VirtioDeviceInfo } from './transport-state.js';
 

@@ -3,13 +3,13 @@
 // a reset. A queue the guest broke (queue.ts's QueueError) or a backend failure marks the device
 // DEVICE_NEEDS_RESET with one log line: the VMM and the other devices go on. Threads and fds are the
 // caller's (device-worker.ts); this class is plain logic over the shared registers and guest RAM.
-import type { GuestRam } from '../boot/guest-ram.js';
-import type { SharedState } from '../devices/shared-state.js';
+import type { GuestRam } from '../../boot/guest-ram.js';
+import type { SharedState } from '../shared-state.js';
 import type { VirtioBackend } from './backend.js';
 import { Feature, Interrupt, Status } from './constants.js';
 import { SplitQueue } from './queue.js';
 import { Q, queueWord, W } from './transport-state.js';
-import { TWO_32 } from '../util/units.js';
+import { TWO_32 } from '../../util/units.js';
 
 export interface RunnerDeps {
   /** pulses the device's interrupt line (its irqfd) */

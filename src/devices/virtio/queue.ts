@@ -4,9 +4,9 @@
 // or run longer than the queue, indirect tables (size, nesting, NEXT with INDIRECT), buffers outside
 // RAM, and device-readable buffers after device-writable ones. A violation throws QueueError; the
 // device then stops the queue (NEEDS_RESET). Buffers are views of guest RAM: no copies.
-import type { GuestRam } from '../boot/guest-ram.js';
+import type { GuestRam } from '../../boot/guest-ram.js';
 import { AVAIL_F_NO_INTERRUPT, Desc } from './constants.js';
-import { hex, TWO_32 } from '../util/units.js';
+import { hex, TWO_32 } from '../../util/units.js';
 
 export class QueueError extends Error {
   override name = 'QueueError';

@@ -1,7 +1,7 @@
 // A guest driver's side of a split virtqueue, written into test RAM the way a guest writes it: the
 // tests give the device side (src/virtio/queue.ts) well-formed and hostile rings through it.
-import { GuestRam } from '../../../../src/boot/guest-ram.js';
-import { Desc } from '../../../../src/virtio/constants.js';
+import { GuestRam } from '../../../../../src/boot/guest-ram.js';
+import { Desc } from '../../../../../src/devices/virtio/constants.js';
 
 export const RAM_BYTES = 1 << 20;
 export const LAYOUT = { desc: 0x1000, avail: 0x3000, used: 0x4000 };

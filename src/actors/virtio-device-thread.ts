@@ -5,9 +5,9 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { closeSync } from 'node:fs';
 import { native } from '../kvm/native.js';
 import type { RamRegion } from '../boot/memory-layout.js';
-import type { BackendSpec } from './backends.js';
-import type { DeviceCommand, DeviceFds, DeviceReply } from './device-protocol.js';
-import type { DeviceWorkerData } from './device-worker.js';
+import type { BackendSpec } from '../devices/virtio/backends.js';
+import type { DeviceCommand, DeviceFds, DeviceReply } from '../devices/virtio/device-protocol.js';
+import type { DeviceWorkerData } from './virtio-device-worker.js';
 
 type Command = DeviceCommand extends infer C ? (C extends DeviceCommand ? Omit<C, 'seq'> : never) : never;
 
@@ -44,7 +44,7 @@ export class VirtioDeviceThread {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const workerData: DeviceWorkerData = { id: options.id, backend: options.backend, queueCount: options.queueCount, fds: this.fds, port: port2 };
-    this.worker = new Worker(new URL('./device-worker.js', import.meta.url), { workerData, transferList: [port2] });
+    this.worker = new Worker(new URL('./virtio-device-worker.js', import.meta.url), { workerData, transferList: [port2] });
     this.worker.unref();
     port1.unref();
     port1.on('message', (reply: DeviceReply) => this.receive(reply));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { QueueError, SplitQueue } from '../../../src/virtio/queue.js';
-import { Desc } from '../../../src/virtio/constants.js';
+import { QueueError, SplitQueue } from '../../../../src/devices/virtio/queue.js';
+import { Desc } from '../../../../src/devices/virtio/constants.js';
 import { DATA, LAYOUT, RAM_BYTES, TestDriver } from './helpers/driver.js';
 
 const queueOf = (driver: TestDriver, eventIdx = false) => new SplitQueue(driver.ram, driver.layout, eventIdx);

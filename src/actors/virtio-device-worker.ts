@@ -7,9 +7,9 @@ import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_
 import { native, type NativeGuestMemory } from '../kvm/native.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { SharedState } from '../devices/shared-state.js';
-import { DeviceRunner } from './device-runner.js';
-import { makeBackend, type BackendSpec } from './backends.js';
-import type { DeviceCommand, DeviceReply, DeviceFds } from './device-protocol.js';
+import { DeviceRunner } from '../devices/virtio/device-runner.js';
+import { makeBackend, type BackendSpec } from '../devices/virtio/backends.js';
+import type { DeviceCommand, DeviceReply, DeviceFds } from '../devices/virtio/device-protocol.js';
 import type { RamRegion } from '../boot/memory-layout.js';
 
 export interface DeviceWorkerData {
