@@ -4,6 +4,7 @@
 import test from 'ava';
 import { layoutAcpiTables } from '../../../src/acpi/tables.js';
 import { buildDsdtAml } from '../../../src/acpi/dsdt.js';
+import { virtioPlacement } from '../../../src/devices/addresses.js';
 import { AML_CASES, toHex } from './aml-cases.js';
 import { acpiexec, compile, compileBody, disassemble, disassemblyProblems } from './iasl.js';
 
@@ -182,3 +183,17 @@ for (const c of AML_CASES) {
     t.is(toHex(compileBody(c.asl)), c.hex);
   });
 }
+
+test('iasl: virtio-mmio devices are LNRO0005 with their 4 KiB window and an edge-triggered interrupt', (t) => {
+  const virtio = [0, 1].map((i) => virtioPlacement(i));
+  const dsdt = layoutAcpiTables({ vcpus: 1, serial: true, virtio }).images.find((i) => i.signature === 'DSDT')!;
+  const result = disassemble(dsdt.bytes);
+  t.deepEqual(disassemblyProblems(result), [], result.log);
+  t.regex(result.dsl, /Device \(VR00\)\s*\{\s*Name \(_HID, "LNRO0005"\)[^\n]*\s*Name \(_UID, Zero\)/);
+  t.regex(result.dsl, /Device \(VR01\)\s*\{\s*Name \(_HID, "LNRO0005"\)[^\n]*\s*Name \(_UID, One\)/);
+  t.regex(result.dsl, /Memory32Fixed \(ReadWrite,\s*0xD0000000,\s*\/\/ Address Base\s*0x00001000,/);
+  t.regex(result.dsl, /Memory32Fixed \(ReadWrite,\s*0xD0001000,/);
+  t.regex(result.dsl, /Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)\s*\{\s*0x00000010,/);
+  t.regex(result.dsl, /Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \)\s*\{\s*0x00000011,/);
+  t.notRegex(disassemble(image('DSDT').bytes).dsl, /LNRO0005/, 'none without devices');
+});

@@ -46,3 +46,16 @@ test('bad flags are usage errors that say what is wrong', (t) => {
     t.regex(error!.message, message, argv.join(' '));
   }
 });
+
+test("--disk in Cloud Hypervisor's form: several disks after one flag, or the flag repeated; --rng", (t) => {
+  const o = parseArgs(['--kernel', 'k', '--disk', 'path=a.img', 'path=b.img,readonly=on,id=data', '--rng', '--disk=path=c.img,serial=S1,queue_size=64']);
+  t.deepEqual(o.disks, [{ path: 'a.img' }, { path: 'b.img', readonly: true, id: 'data' }, { path: 'c.img', serial: 'S1', queue_size: 64 }]);
+  t.deepEqual(o.rng, { src: '/dev/urandom' });
+  t.deepEqual(parseArgs(['--kernel', 'k', '--rng', 'src=/dev/random']).rng, { src: '/dev/random' });
+  t.throws(() => parseArgs(['--kernel', 'k', '--disk']), { instanceOf: UsageError, message: /--disk needs a value/ });
+  t.throws(() => parseArgs(['--kernel', 'k', '--disk', 'readonly=on']), { instanceOf: UsageError, message: /expected path=IMAGE/ });
+  t.throws(() => parseArgs(['--kernel', 'k', '--disk', 'path=a,direct=on']), { instanceOf: UsageError, message: /unknown parameter 'direct'/ });
+  t.throws(() => parseArgs(['--kernel', 'k', '--disk', 'path=a,readonly=maybe']), { instanceOf: UsageError, message: /readonly must be on or off/ });
+  t.throws(() => parseArgs(['--disk', 'path=a']), { instanceOf: UsageError, message: /need --kernel/ });
+  t.throws(() => parseArgs(['--restore', 'source_url=file:///s', '--rng']), { instanceOf: UsageError, message: /--restore takes the VM config/ });
+});
