@@ -37,6 +37,12 @@ export function busyboxInitramfs(): string {
   return existing(vars.INITRAMFS_BUSYBOX, 'fetch-busybox.sh');
 }
 
+/** The busybox initramfs with the kernel's virtio modules, loaded by its /init (fetch-virtio.sh). */
+export function virtioInitramfs(): string {
+  const vars = readEnvFile(join(ROOT, '.cache', 'linux', 'virtio.env')) ?? {};
+  return existing(vars.INITRAMFS_VIRTIO, 'fetch-virtio.sh');
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-linux-'));
 let booted = 0;
 

@@ -1,0 +1,56 @@
+// virtio-mmio on real KVM, with the tiny guests: a guest that programs hostile queues gets
+// DEVICE_NEEDS_RESET for each and a working device after a reset, and the VMM goes on (one log line
+// per bad queue); a disk image is locked against a second VMM while one uses it.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventNames, guestPath, readEvents, runVmm, startVmm } from '../helpers/project.js';
+import { kvmTest } from '../helpers/kvm-test.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-virtio-'));
+const CASES = ['loop', 'outside', 'ahead', 'indirect', 'size'];
+
+kvmTest('hostile queues on the virtio-rng: each needs a reset, one log line each, then a good request works and the guest powers off', async (t) => {
+  const events = join(tmp, 'hostile-events.json');
+  const run = await runVmm(['-v', '--kernel', guestPath('virtio-hostile'), '--rng', '--event-monitor', `path=${events}`], 120_000);
+  t.is(run.code, 0, run.stderr);
+  t.notRegex(run.stdout, /FAIL/, run.stdout);
+  for (const name of CASES) t.regex(run.stdout, new RegExp(`hostile ${name}: needs-reset`));
+  t.regex(run.stdout, /valid: used 64/);
+  const complaints = run.stderr.split('\n').filter((line) => /virtio _rng0: .*the device needs a reset/.test(line));
+  t.is(complaints.length, CASES.length, run.stderr);
+  const virtio = readEvents(events).filter((e) => e.source === 'virtio-device');
+  t.true(virtio.every((e) => e.properties?.id === '_rng0'));
+  // five hostile starts (the last fails before it is active) and the good one
+  t.is(virtio.filter((e) => e.event === 'activated').length, CASES.length, JSON.stringify(virtio));
+  t.is(virtio.filter((e) => e.event === 'reset').length, CASES.length - 1);
+  t.deepEqual(eventNames(events).slice(-3), ['vm/shutdown', 'vm/deleted', 'vmm/shutdown']);
+});
+
+kvmTest('a disk image in use is locked: a second VMM is refused (exit 2, naming the path), and may use it once the first has gone', async (t) => {
+  const image = join(tmp, 'locked.img');
+  writeFileSync(image, Buffer.alloc(64 * 1024));
+  const first = startVmm(['-v', '--kernel', guestPath('ticker'), '--disk', `path=${image}`, '--serial', 'null']);
+  try {
+    await waitForEvent(first, 'vm/booted');
+    for (const disk of [`path=${image}`, `path=${image},readonly=on`]) {
+      const second = await runVmm(['--kernel', guestPath('hello'), '--disk', disk]);
+      t.is(second.code, 2, second.stderr);
+      t.regex(second.stderr, new RegExp(`disks\\[0\\]\\.path ${image.replace(/[.]/g, '\\.')} is locked by another process`));
+    }
+  } finally {
+    first.child.kill('SIGTERM');
+    await first.exited;
+  }
+  const third = await runVmm(['--kernel', guestPath('hello'), '--disk', `path=${image}`]);
+  t.is(third.code, 0, third.stderr);
+});
+
+/** Waits for an event in the VMM's -v log (the test needs no event file for it). */
+async function waitForEvent(vmm: ReturnType<typeof startVmm>, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!vmm.stderr().includes(`event ${name}`)) {
+    if (Date.now() > deadline || vmm.child.exitCode !== null) throw new Error(`no ${name}: ${vmm.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
