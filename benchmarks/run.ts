@@ -1,8 +1,8 @@
 // `npm run bench`: exit latency (nodevmm, the bare-KVM floor, QEMU), nodevmm's loop measured from
-// inside, lifecycle latency, footprint, and live migration and snapshot/restore against QEMU.
+// inside, lifecycle latency, footprint, live migration and snapshot/restore, and virtio-blk throughput against QEMU.
 // Prints tables, writes benchmarks/results/<date>.json and <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
 //
-//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration]
+//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration,virtio-blk]
 //   node dist/benchmarks/run.js --from benchmarks/results/<date>.json     (tables and plot again)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { measureCallOverhead } from './experiments/call-cost/call-overhead.js';
 import { loadCallCostAddons } from './experiments/call-cost/addons.js';
 import { measureVmBuildCosts } from './experiments/vm-build-costs.js';
 import { measureMigration } from './migration.js';
+import { measureVirtioBlk } from './virtio-blk.js';
 import { FLOOR, RESULTS, guest } from './lib/paths.js';
 import { describeMachine } from './report/machine.js';
 import { KINDS, SYSTEMS, plot, render, type Results, type Suite } from './report/render.js';
@@ -29,7 +30,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration'] };
+  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration', 'virtio-blk'] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') Object.assign(options, { rounds: 3, n: 50_000 });
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
   if (has('vm-build')) results.vmBuild = measureVmBuildCosts();
   if (has('footprint')) results.footprint = await measureFootprint(['floor', 'qemu', 'nodevmm', 'nodevmm-lib'], 3);
   if (has('migration')) results.migration = await measureMigration({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
+  if (has('virtio-blk')) results.virtioBlk = await measureVirtioBlk({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   results.machineAfter = describeMachine();
 
   process.stdout.write(render(results));

@@ -2,6 +2,7 @@
 import type { ExitLatencyResult } from '../exit-latency.js';
 import type { InsideResult, Level } from '../inside/exit-profile.js';
 import type { LifecycleResult } from '../lifecycle.js';
+import type { VirtioBlkResult } from '../virtio-blk.js';
 import type { LinuxBootResult } from '../linux-boot.js';
 import type { FootprintResult } from '../footprint.js';
 import type { ExitCountCheck } from '../verify-exits.js';
@@ -15,7 +16,7 @@ import { plotPerExit, type PlotPanel } from './plot.js';
 import { micros, millis, ratio, table } from './table.js';
 import type { Summary } from '../lib/stats.js';
 
-export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration';
+export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration' | 'virtio-blk';
 
 export interface Results {
   machine: MachineNote;
@@ -26,6 +27,7 @@ export interface Results {
   callOverhead?: CallOverhead;
   lifecycle?: LifecycleResult;
   linuxBoot?: LinuxBootResult;
+  virtioBlk?: VirtioBlkResult;
   vmBuild?: VmBuildCosts;
   footprint?: FootprintResult;
   migration?: MigrationResult;
@@ -129,6 +131,14 @@ export function render(r: Results): string {
     out.push(table(['system', 'peak RSS'], Object.entries(f.maxRssKib).map(([s, v]) => [s, (v!.median / 1024).toFixed(1)])));
   }
   if (r.migration) out.push(renderMigration(r.migration));
+  const v = r.virtioBlk;
+  if (v) {
+    out.push(`\n### virtio-blk in Debian's kernel (blkbench: O_DIRECT, queue depth 1), median [q1–q3]: ${v.image}`);
+    const figure = (s: Summary, digits: number) => `${s.median.toFixed(digits)} [${s.q1.toFixed(digits)}–${s.q3.toFixed(digits)}]`;
+    const rows = (['nodevmm', 'qemu'] as const).map((s) => [s === 'qemu' ? 'QEMU -M microvm' : s, figure(v.results[s].seqwrite.summary, 1), figure(v.results[s].seqread.summary, 1), figure(v.results[s].randread.summary, 0)]);
+    rows.push(['**nodevmm / QEMU** (goal ≥ 1.00)', figure(v.ratio.seqwrite.summary, 2), figure(v.ratio.seqread.summary, 2), figure(v.ratio.randread.summary, 2)]);
+    out.push(table(['system', 'sequential write MB/s', 'sequential read MB/s', '4 KiB random read IOPS'], rows));
+  }
   return out.join('\n') + '\n';
 }
 

@@ -12,7 +12,9 @@ export class ShellSession {
   async ask(command: string, timeoutMs = 120_000): Promise<string> {
     const n = ++this.asked;
     const from = this.vmm.stdout().length;
-    this.vmm.child.stdin!.write(`echo "@@$((${n}+0))<"; ${command}; echo "@@$((${n}+0))>"\n`);
+    // a command sent to the background ends in `&`, which takes no `;` after it
+    const joined = command.trimEnd().endsWith('&') ? `${command} ` : `${command}; `;
+    this.vmm.child.stdin!.write(`echo "@@$((${n}+0))<"; ${joined}echo "@@$((${n}+0))>"\n`);
     const [open, close] = [`@@${n}<`, `@@${n}>`];
     await this.vmm.waitForOutput(close, 1, timeoutMs);
     const text = this.vmm.stdout().slice(from);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventNames, guestPath, readEvents, runVmm, startVmm } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
+import { startApiVmm } from '../helpers/api-vmm.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-virtio-'));
 const CASES = ['loop', 'outside', 'ahead', 'indirect', 'size'];
@@ -52,5 +53,28 @@ async function waitForEvent(vmm: ReturnType<typeof startVmm>, name: string): Pro
   while (!vmm.stderr().includes(`event ${name}`)) {
     if (Date.now() > deadline || vmm.child.exitCode !== null) throw new Error(`no ${name}: ${vmm.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+kvmTest('live migration of a VM with a disk is refused with 409, and the VM runs on', async (t) => {
+  const image = join(tmp, 'no-migration.img');
+  writeFileSync(image, Buffer.alloc(64 * 1024));
+  const vmm = await startApiVmm(['--kernel', guestPath('ticker'), '--disk', `path=${image}`, '--serial', 'null']);
+  try {
+    await waitFor(async () => ((await vmm.call('GET', 'vm.info')).json as { state?: string } | undefined)?.state === 'Running');
+    const refused = await vmm.call('PUT', 'vm.send-migration', { destination_url: `unix:${join(tmp, 'never.sock')}` });
+    t.is(refused.status, 409);
+    t.regex(String(refused.json), /live migration of a VM with virtio devices .* is not supported yet/);
+    t.is(((await vmm.call('GET', 'vm.info')).json as { state: string }).state, 'Running');
+  } finally {
+    await vmm.stop();
+  }
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
