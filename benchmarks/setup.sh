@@ -15,6 +15,7 @@ command -v strace >/dev/null 2>&1 || apt-get install -y --no-install-recommends 
 sh benchmarks/build.sh
 # Debian's cloud kernel and the test initramfs, for the Linux boot benchmark (cached in .cache/linux)
 sh scripts/linux/fetch-guest.sh > /dev/null
+sh scripts/linux/fetch-virtio.sh > /dev/null   # the virtio-blk suite's initramfs, with blkbench
 # the call-cost experiment addons (optional: the benchmarks skip them when they are not built)
 npx node-gyp rebuild --nodedir=/usr --silent --directory benchmarks/experiments/call-cost >/dev/null ||
   echo "bench setup: call-cost experiment not built; its rows will be missing" >&2
