@@ -38,6 +38,11 @@ interface Planned {
 export class VirtioDevices {
   private constructor(private readonly devices: OpenDevice[]) {}
 
+  /** Whether `config` has any virtio device (a VMM without any keeps no VirtioDevices at all). */
+  static wanted(config: VmConfig): boolean {
+    return (config.disks?.length ?? 0) > 0 || config.rng !== undefined;
+  }
+
   static open(config: VmConfig, deps: VirtioDevicesDeps): VirtioDevices {
     const planned: Planned[] = [];
     const devices: OpenDevice[] = [];

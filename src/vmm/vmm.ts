@@ -252,7 +252,7 @@ export class VmmCore {
   protected async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
     this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, this.threadHooks());
     await this.console.open(config.serial);
-    this.virtio ??= VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
+    if (!this.virtio && VirtioDevices.wanted(config)) this.virtio = VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
     if (waitForWorkers) await this.pool.ready();
   }
 
