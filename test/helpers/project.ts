@@ -119,9 +119,9 @@ export function eventNames(path: string): string[] {
 }
 
 /** Polls `condition` until it holds; `timeoutMs` is scaled for the box (test/helpers/timing.ts). */
-export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + scaled(timeoutMs);
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -4,9 +4,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventNames, guestPath, readEvents, runVmm, startVmm } from '../helpers/project.js';
+import { eventNames, guestPath, readEvents, runVmm, startVmm, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
 import { startApiVmm } from '../helpers/api-vmm.js';
+import { stateOf } from '../helpers/migration-pair.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-virtio-'));
 const CASES = ['loop', 'outside', 'ahead', 'indirect', 'size'];
@@ -33,7 +34,7 @@ kvmTest('a disk image in use is locked: a second VMM is refused (exit 2, naming 
   writeFileSync(image, Buffer.alloc(64 * 1024));
   const first = startVmm(['-v', '--kernel', guestPath('ticker'), '--disk', `path=${image}`, '--serial', 'null']);
   try {
-    await waitForEvent(first, 'vm/booted');
+    await waitFor(() => first.stderr().includes('event vm/booted'), 60_000, 'vm/booted');
     for (const disk of [`path=${image}`, `path=${image},readonly=on`]) {
       const second = await runVmm(['--kernel', guestPath('hello'), '--disk', disk]);
       t.is(second.code, 2, second.stderr);
@@ -47,34 +48,17 @@ kvmTest('a disk image in use is locked: a second VMM is refused (exit 2, naming 
   t.is(third.code, 0, third.stderr);
 });
 
-/** Waits for an event in the VMM's -v log (the test needs no event file for it). */
-async function waitForEvent(vmm: ReturnType<typeof startVmm>, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!vmm.stderr().includes(`event ${name}`)) {
-    if (Date.now() > deadline || vmm.child.exitCode !== null) throw new Error(`no ${name}: ${vmm.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 kvmTest('live migration of a VM with a disk is refused with 409, and the VM runs on', async (t) => {
   const image = join(tmp, 'no-migration.img');
   writeFileSync(image, Buffer.alloc(64 * 1024));
   const vmm = await startApiVmm(['--kernel', guestPath('ticker'), '--disk', `path=${image}`, '--serial', 'null']);
   try {
-    await waitFor(async () => ((await vmm.call('GET', 'vm.info')).json as { state?: string } | undefined)?.state === 'Running');
+    await waitFor(async () => (await stateOf(vmm)) === 'Running', 30_000, 'a running VM');
     const refused = await vmm.call('PUT', 'vm.send-migration', { destination_url: `unix:${join(tmp, 'never.sock')}` });
     t.is(refused.status, 409);
     t.regex(String(refused.json), /live migration of a VM with virtio devices .* is not supported yet/);
-    t.is(((await vmm.call('GET', 'vm.info')).json as { state: string }).state, 'Running');
+    t.is(await stateOf(vmm), 'Running');
   } finally {
     await vmm.stop();
   }
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -10,6 +10,8 @@ import { kvmSerialTest } from '../helpers/kvm-test.js';
 import { linuxGuest, LINUX_CPUS, LINUX_MEMORY, virtioInitramfs } from '../helpers/linux-guest.js';
 import { startApiVmm } from '../helpers/api-vmm.js';
 import { ShellSession } from '../helpers/shell-session.js';
+import { waitFor } from '../helpers/project.js';
+import { stateOf } from '../helpers/migration-pair.js';
 
 const minutes = (n: number): number => n * 60_000;
 
@@ -38,9 +40,9 @@ kvmSerialTest('a virtio disk mid-I/O survives snapshot and restore: the guest go
 
     restored = await startApiVmm(['--restore', `source_url=file://${snapshotDir}`], { stdin: 'pipe' });
     // --restore runs once the API serves: wait for its Paused VM
-    const stateOf = async () => ((await restored!.call('GET', 'vm.info')).json as { state?: string } | undefined)?.state;
-    for (let tries = 0; (await stateOf()) !== 'Paused' && tries < 600; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
-    t.is(await stateOf(), 'Paused');
+    const vm = restored;
+    await waitFor(async () => (await stateOf(vm)) === 'Paused', 60_000, 'the restored VM');
+    t.is(await stateOf(vm), 'Paused');
     t.is((await restored.call('PUT', 'vm.resume')).status, 204);
     const after = new ShellSession(restored);
     // dd's offset in /dev/vda: where the writer has got to

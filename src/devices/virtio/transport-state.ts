@@ -79,20 +79,18 @@ export function configBytes(state: SharedState): Uint8Array {
   return new Uint8Array(state.buffer, CONFIG_WORD * 4, MAX_CONFIG_BYTES);
 }
 
-const U32 = { min: -0x8000_0000, max: 0x7fff_ffff } as const;
-
 /** What a snapshot carries: the driver-visible registers and each queue's setup and progress. */
 export function transportFields(queues: number): WordField[] {
   const fields: WordField[] = [
     { name: 'status', index: W.STATUS, min: 0, max: 0xff },
     { name: 'deviceFeaturesSel', index: W.DEVICE_FEATURES_SEL, ...INT32 },
     { name: 'driverFeaturesSel', index: W.DRIVER_FEATURES_SEL, ...INT32 },
-    { name: 'driverFeatures', index: W.DRIVER_FEATURES_LOW, length: 2, ...U32 },
+    { name: 'driverFeatures', index: W.DRIVER_FEATURES_LOW, length: 2, ...INT32 },
     { name: 'queueSel', index: W.QUEUE_SEL, ...INT32 },
     { name: 'interruptStatus', index: W.INTERRUPT_STATUS, min: 0, max: 3 },
     { name: 'configGeneration', index: W.CONFIG_GENERATION, ...INT32 },
     { name: 'queuesSaved', index: W.QUEUES_SAVED, min: 0, max: 1 },
   ];
-  for (let q = 0; q < queues; q++) fields.push({ name: `queue${q}`, index: queueWord(q, 0), length: Q.NEXT_USED + 1, ...U32 });
+  for (let q = 0; q < queues; q++) fields.push({ name: `queue${q}`, index: queueWord(q, 0), length: Q.NEXT_USED + 1, ...INT32 });
   return fields;
 }
