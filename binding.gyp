@@ -10,6 +10,7 @@
         "native/kick.cc",
         "native/memory_pages.cc",
         "native/pty.cc",
+        "native/tap.cc",
         "native/vcpu.cc",
         "native/vcpu_state.cc",
         "native/vm.cc"

@@ -22,6 +22,11 @@ Napi::Value CreateEventfd(const Napi::CallbackInfo& info);
 Napi::Value SignalEventfd(const Napi::CallbackInfo& info);
 Napi::Value WaitEventfds(const Napi::CallbackInfo& info);
 Napi::Value LockFile(const Napi::CallbackInfo& info);
+Napi::Value OpenTap(const Napi::CallbackInfo& info);
+Napi::Value AdoptTap(const Napi::CallbackInfo& info);
+Napi::Value SetTapOffload(const Napi::CallbackInfo& info);
+Napi::Value ReadvNonblocking(const Napi::CallbackInfo& info);
+Napi::Value WritevNonblocking(const Napi::CallbackInfo& info);
 
 static Napi::Object Layout(Napi::Env env) {
   auto sizes = Napi::Object::New(env);
@@ -67,6 +72,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalEventfd", Napi::Function::New(env, SignalEventfd, "signalEventfd"));
   exports.Set("waitEventfds", Napi::Function::New(env, WaitEventfds, "waitEventfds"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
+  exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
+  exports.Set("adoptTap", Napi::Function::New(env, AdoptTap, "adoptTap"));
+  exports.Set("setTapOffload", Napi::Function::New(env, SetTapOffload, "setTapOffload"));
+  exports.Set("readvNonblocking", Napi::Function::New(env, ReadvNonblocking, "readvNonblocking"));
+  exports.Set("writevNonblocking", Napi::Function::New(env, WritevNonblocking, "writevNonblocking"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

@@ -29,9 +29,11 @@ Napi::Value SignalEventfd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// waitEventfds(fds: Int32Array, timeoutMs) -> bit mask of the fds (by index, up to 32) that were
-// signalled; each of those is read, which resets it. Blocks the calling thread (a device worker) for
-// up to timeoutMs (-1: no limit); a signal ends the wait early with 0.
+// waitEventfds(fds: Int32Array, timeoutMs[, eventfdCount]) -> bit mask of the fds (by index, up to 32)
+// that were signalled or are readable. The first eventfdCount fds (all by default) are eventfds: each
+// signalled one is read, which resets it; the others (a tap, say) are only reported, their data left
+// for the caller. Blocks the calling thread (a device worker) for up to timeoutMs (-1: no limit); a
+// signal ends the wait early with 0.
 Napi::Value WaitEventfds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -40,6 +42,7 @@ Napi::Value WaitEventfds(const Napi::CallbackInfo& info) {
   size_t count = fds.ElementLength();
   if (count == 0 || count > 32) ThrowType(env, "waitEventfds: 1 to 32 fds");
   int timeout = info[1].As<Napi::Number>().Int32Value();
+  size_t eventfds = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : count;
   std::vector<pollfd> polled(count);
   for (size_t i = 0; i < count; i++) polled[i] = {fds[i], POLLIN, 0};
   int ready = poll(polled.data(), count, timeout);
@@ -49,6 +52,12 @@ Napi::Value WaitEventfds(const Napi::CallbackInfo& info) {
   }
   uint32_t mask = 0;
   for (size_t i = 0; i < count; i++) {
+    if (i >= eventfds) {
+      // readable, or failed: the caller's read finds out which
+      if (polled[i].revents & (POLLNVAL)) ThrowErrno(env, "poll", EBADF);
+      if (polled[i].revents) mask |= 1u << i;
+      continue;
+    }
     if (polled[i].revents & (POLLERR | POLLNVAL)) ThrowErrno(env, "poll(eventfds)", EBADF);
     if (!(polled[i].revents & POLLIN)) continue;
     uint64_t value;

@@ -22,7 +22,7 @@ cache=${NODEVMM_CACHE_DIR:-$repo/.cache}/box
 meta=${NODEVMM_BOX_KERNEL_META:-linux-image-amd64}
 # What the box loads, dependencies first (worked out from the kernel's modules.dep below); veth joins
 # the network namespaces of the migration test's two "hosts".
-modules='kvm-amd 9pnet_virtio 9p virtio_pci veth'
+modules='kvm-amd 9pnet_virtio 9p virtio_pci veth tun'
 
 tag=box-prepare
 . "$repo/scripts/lib/debian.sh"

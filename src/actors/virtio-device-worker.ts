@@ -22,7 +22,9 @@ export interface DeviceWorkerData {
 
 const data = workerData as DeviceWorkerData;
 const addon = native();
-const backend = makeBackend(data.backend);
+const backend = makeBackend(data.backend, {
+  tap: { readv: addon.readvNonblocking, writev: addon.writevNonblocking, setOffload: addon.setTapOffload },
+});
 const post = (reply: DeviceReply): void => data.port.postMessage(reply);
 const log = (message: string): void => post({ type: 'log', message: `virtio ${data.id}: ${message}` });
 
@@ -72,14 +74,21 @@ function takeCommands(): boolean {
 }
 
 function loop(): void {
-  const waitSet = Int32Array.from([data.fds.control, ...data.fds.queues]);
+  const eventfds = [data.fds.control, ...data.fds.queues];
+  const queueBits = (1 << data.fds.queues.length) - 1;
   for (;;) {
-    const mask = addon.waitEventfds(waitSet, -1);
+    // a backend's sources (a tap) join the wait only while a queue waits on them
+    const sources = runner?.watchedSources() ?? [];
+    const mask = addon.waitEventfds(Int32Array.from([...eventfds, ...sources.map((s) => s.fd)]), -1, eventfds.length);
     if (mask & 1) {
       if (!takeCommands()) return;
       runner?.syncStatus();
     }
-    if (mask >>> 1) runner?.kick(mask >>> 1);
+    let kicked = (mask >>> 1) & queueBits;
+    sources.forEach((source, i) => {
+      if (mask & (1 << (eventfds.length + i))) kicked |= 1 << source.queue;
+    });
+    if (kicked) runner?.kick(kicked);
   }
 }
 

@@ -3,7 +3,7 @@
 import { escapeKeysHelp } from './escape-keys.js';
 
 import { UsageError } from './usage-error.js';
-import { parseDiskFlag, parseRngFlag, type DiskFlag } from './device-args.js';
+import { parseDiskFlag, parseNetFlag, parseRngFlag, type DiskFlag, type NetFlag } from './device-args.js';
 
 export { UsageError };
 
@@ -18,6 +18,8 @@ export interface CliOptions {
   serial: SerialFlag;
   /** --disk, in order (several values may follow one flag) */
   disks: DiskFlag[];
+  /** --net, in order (several values may follow one flag) */
+  nets: NetFlag[];
   rng?: { src: string };
   apiSocket?: { path: string } | { fd: number };
   eventMonitor?: { path: string } | { fd: number };
@@ -52,6 +54,8 @@ Machine:
   --serial MODE            tty (default) | null | off | pty | file=PATH | socket=PATH
   --disk path=IMG[,readonly=on][,id=ID][,serial=S][,queue_size=N] [path=IMG2...]
                            virtio-blk disks (raw images); several may follow one --disk
+  --net tap=NAME|fd=N[,mac=MAC][,id=ID][,offload_tso=off][,offload_csum=off] [tap=...]
+                           virtio-net on a tap (opened by name, or an inherited fd)
   --rng [src=PATH]         virtio-rng fed from PATH (default /dev/urandom)
 Control:
   --api-socket path=PATH|fd=N  REST API on a Unix socket (Cloud Hypervisor's API)
@@ -120,7 +124,7 @@ function parseSerial(text: string): SerialFlag {
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, disks: [], noShutdown: false, quirks: 'auto', profileExits: 0, verbose: 0, help: false, version: false };
+  const options: CliOptions = { cpus: 1, serial: { mode: 'Tty' }, disks: [], nets: [], noShutdown: false, quirks: 'auto', profileExits: 0, verbose: 0, help: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value: string | undefined;
@@ -141,12 +145,17 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       else if (arg === '-v' || arg === '--verbose') options.verbose++;
       else if (arg === '--help' || arg === '-h') options.help = true;
       else options.version = true;
-    } else if (arg === '--disk') {
-      // Cloud Hypervisor's form: every value up to the next flag is a disk
+    } else if (arg === '--disk' || arg === '--net') {
+      // Cloud Hypervisor's form: every value up to the next flag is a disk (a net)
       const values = value !== undefined ? [value] : [];
       while (value === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) values.push(argv[++i]);
-      if (values.length === 0) throw new UsageError('--disk needs a value (path=IMAGE)');
-      options.disks.push(...values.map(parseDiskFlag));
+      if (arg === '--disk') {
+        if (values.length === 0) throw new UsageError('--disk needs a value (path=IMAGE)');
+        options.disks.push(...values.map(parseDiskFlag));
+      } else {
+        if (values.length === 0) throw new UsageError('--net needs a value (tap=NAME or fd=N)');
+        options.nets.push(...values.map(parseNetFlag));
+      }
     } else if (arg === '--rng') {
       const next = value ?? (i + 1 < argv.length && !argv[i + 1].startsWith('-') ? argv[++i] : '');
       options.rng = parseRngFlag(next);
@@ -163,11 +172,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (!options.kernel && (options.cmdline !== undefined || options.initramfs !== undefined)) {
     throw new UsageError('--cmdline and --initramfs need --kernel');
   }
-  if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1 || options.disks.length > 0 || options.rng)) {
-    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --disk or --rng');
+  const devices = options.disks.length > 0 || options.nets.length > 0 || options.rng !== undefined;
+  if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1 || devices)) {
+    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --disk, --net or --rng');
   }
-  if (!options.kernel && (options.disks.length > 0 || options.rng) && !options.restore) {
-    throw new UsageError('--disk and --rng need --kernel');
+  if (!options.kernel && devices && !options.restore) {
+    throw new UsageError('--disk, --net and --rng need --kernel');
   }
   return options;
 }

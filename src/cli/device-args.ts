@@ -1,5 +1,6 @@
 // The virtio device flags, in Cloud Hypervisor's form: `--disk path=IMG[,readonly=on][,id=ID]
-// [,queue_size=N][,serial=S]`, several disks after one flag or the flag repeated, and `--rng [src=PATH]`.
+// [,queue_size=N][,serial=S]`, several disks after one flag or the flag repeated, `--net tap=NAME|fd=N
+// [,mac=MAC][,id=ID][,...]` likewise, and `--rng [src=PATH]`.
 // Each becomes the VmConfig field of the same name; the config's parser checks the files.
 import { UsageError } from './usage-error.js';
 
@@ -52,4 +53,34 @@ export function parseRngFlag(text: string): { src: string } {
   const src = kv.get('src');
   if (src === '') throw new UsageError('--rng: src needs a path');
   return { src: src ?? '/dev/urandom' };
+}
+
+export interface NetFlag {
+  tap?: string;
+  fds?: number[];
+  mac?: string;
+  id?: string;
+  queue_size?: number;
+  num_queues?: number;
+  offload_csum?: boolean;
+  offload_tso?: boolean;
+  ip?: string;
+  mask?: string;
+}
+
+function count(value: string, flag: string, key: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: ${key} must be a number, got '${value}'`);
+  return Number(value);
+}
+
+export function parseNetFlag(text: string): NetFlag {
+  const kv = keyValues(text, '--net', ['tap', 'fd', 'mac', 'id', 'queue_size', 'num_queues', 'offload_csum', 'offload_tso', 'ip', 'mask']);
+  if (!kv.has('tap') && !kv.has('fd')) throw new UsageError(`--net: expected tap=NAME or fd=N, got '${text}'`);
+  const net: NetFlag = {};
+  for (const key of ['tap', 'mac', 'id', 'ip', 'mask'] as const) if (kv.has(key)) net[key] = kv.get(key)!;
+  // Cloud Hypervisor's forms: fd=3 and fd=[3]
+  if (kv.has('fd')) net.fds = kv.get('fd')!.replace(/^\[(.*)\]$/, '$1').split(';').map((fd) => count(fd, '--net', 'fd'));
+  for (const key of ['queue_size', 'num_queues'] as const) if (kv.has(key)) net[key] = count(kv.get(key)!, '--net', key);
+  for (const key of ['offload_csum', 'offload_tso'] as const) if (kv.has(key)) net[key] = onOff(kv.get(key)!, '--net', key);
+  return net;
 }

@@ -93,6 +93,7 @@ export async function main(
         serial: options.serial,
         ...(options.disks.length > 0 ? { disks: options.disks } : {}),
         ...(options.rng ? { rng: options.rng } : {}),
+        ...(options.nets.length > 0 ? { net: options.nets } : {}),
       });
       await vmm.boot();
     }

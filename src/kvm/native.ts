@@ -111,11 +111,22 @@ export interface NativeAddon {
   signalEventfd(fd: number): void;
   /**
    * Blocks until one of `fds` (eventfds, at most 32) is signalled or `timeoutMs` passes (-1: forever);
-   * returns the mask of signalled fds by index, each of them reset. 0 on a timeout or a signal.
+   * returns the mask of signalled fds by index, each of them reset. 0 on a timeout or a signal. Only
+   * the first `eventfdCount` (default: all) are eventfds; the rest are reported when readable, unread.
    */
-  waitEventfds(fds: Int32Array, timeoutMs: number): number;
+  waitEventfds(fds: Int32Array, timeoutMs: number, eventfdCount?: number): number;
   /** an advisory open-file lock (F_OFD_SETLK) on the whole file: false if another open file holds a conflicting one */
   lockFile(fd: number, exclusive: boolean): boolean;
+  /** attaches to (or, with CAP_NET_ADMIN, makes) the tap `name`, with 12-byte virtio-net headers, non-blocking */
+  openTap(name: string): { fd: number; name: string };
+  /** checks a handed-over fd is a tap with IFF_VNET_HDR and IFF_NO_PI, and readies it as openTap does */
+  adoptTap(fd: number): { fd: number; name: string };
+  /** the offloads (TUN_F_*) the tap may deliver to the guest */
+  setTapOffload(fd: number, flags: number): void;
+  /** readv that returns -1 instead of blocking */
+  readvNonblocking(fd: number, buffers: Uint8Array[]): number;
+  /** writev that returns -errno on failure instead of throwing */
+  writevNonblocking(fd: number, buffers: Uint8Array[]): number;
   layout: NativeLayout;
 }
 

@@ -7,6 +7,7 @@ import { detectPayload } from '../boot/payload.js';
 import { VirtioPlacement } from '../devices/addresses.js';
 import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
 import { parseDisks, parseRng, type DiskConfig, type RngConfig } from './device-config.js';
+import { parseNets, type NetConfig } from './net-config.js';
 
 import type { ConsoleConfig, ConsoleMode } from '../host/serial-output.js';
 
@@ -21,6 +22,8 @@ export interface VmConfig {
   /** virtio-blk disks, each with its id (`_disk0`, ... unless given) */
   disks?: DiskConfig[];
   rng?: RngConfig;
+  /** virtio-net taps, each with its MAC and id (`_net0`, ... unless given) */
+  net?: NetConfig[];
 }
 
 /** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
@@ -30,10 +33,10 @@ export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC
 
 // Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
 const UNSUPPORTED_FIELDS = [
-  'net', 'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
+  'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
   'numa', 'tpm', 'landlock_rules', 'pvpanic', 'iommu', 'watchdog', 'pci_segments', 'platform', 'rate_limit_groups',
 ] as const;
-const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console', 'disks', 'rng']);
+const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console', 'disks', 'rng', 'net']);
 
 function parseConsole(value: unknown, name: string, fallback: ConsoleMode): ConsoleConfig {
   if (value === undefined || value === null) return { mode: fallback };
@@ -133,8 +136,10 @@ export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } 
 
   const disks = parseDisks(input.disks, options.checkFiles !== false);
   const rng = parseRng(input.rng, options.checkFiles !== false);
-  const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}) };
-  if (disks.length + (rng ? 1 : 0) > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks and rng), got ${disks.length + (rng ? 1 : 0)}`);
+  const net = parseNets(input.net);
+  const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}), ...(net.length > 0 ? { net } : {}) };
+  const count = disks.length + (rng ? 1 : 0) + net.length;
+  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net and rng), got ${count}`);
 
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },

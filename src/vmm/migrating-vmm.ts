@@ -103,7 +103,7 @@ export class MigratingVmm extends VmmCore {
     const options = { downtimeMs: request.downtimeMs ?? 300, timeoutS: request.timeoutS ?? 3600, timeoutStrategy: request.timeoutStrategy ?? 'Cancel' };
     return this.request('send-migration', async () => {
       // Device threads write guest RAM behind KVM's dirty log: their pages would be missed.
-      if (this.virtio) throw new VmmError('wrong-state', 'live migration of a VM with virtio devices (disks, rng) is not supported yet; use vm.snapshot and vm.restore');
+      if (this.virtio) throw new VmmError('wrong-state', 'live migration of a VM with virtio devices (disks, net, rng) is not supported yet; use vm.snapshot and vm.restore');
       const abort = new AbortController();
       this.migration = { direction: 'send', abort };
       this.supervisor.setBusy(true);

@@ -8,6 +8,8 @@ import { VmmError } from '../errors.js';
 import { virtioPlacement } from '../devices/addresses.js';
 import { blockDeviceInfo, SECTOR } from '../devices/virtio/block.js';
 import { rngDeviceInfo } from '../devices/virtio/rng.js';
+import { netDeviceInfo } from '../devices/virtio/net.js';
+import type { NetConfig } from './net-config.js';
 import { VirtioDeviceThread } from '../actors/virtio-device-thread.js';
 import type { BackendSpec } from '../devices/virtio/backends.js';
 import type { VirtioDeviceInfo } from '../devices/virtio/transport-state.js';
@@ -40,7 +42,7 @@ export class VirtioDevices {
 
   /** Whether `config` has any virtio device (a VMM without any keeps no VirtioDevices at all). */
   static wanted(config: VmConfig): boolean {
-    return (config.disks?.length ?? 0) > 0 || config.rng !== undefined;
+    return (config.disks?.length ?? 0) > 0 || (config.net?.length ?? 0) > 0 || config.rng !== undefined;
   }
 
   static open(config: VmConfig, deps: VirtioDevicesDeps): VirtioDevices {
@@ -48,6 +50,7 @@ export class VirtioDevices {
     const devices: OpenDevice[] = [];
     try {
       (config.disks ?? []).forEach((disk, i) => planned.push(openDisk(disk, `disks[${i}].path`)));
+      (config.net ?? []).forEach((net, i) => planned.push(openNet(net, `net[${i}]`)));
       if (config.rng) planned.push(openRng(config.rng.src));
       planned.forEach((plan, index) => {
         const thread = new VirtioDeviceThread({
@@ -129,4 +132,26 @@ function openRng(src: string): Planned {
     throw new VmmError('invalid-config', `rng.src ${src} cannot be opened (${(error as NodeJS.ErrnoException).code})`);
   }
   return { id: '_rng0', file, info: rngDeviceInfo(), backend: { kind: 'rng', fd: file } };
+}
+
+function openNet(net: NetConfig, field: string): Planned {
+  let tap: { fd: number; name: string };
+  try {
+    tap = net.fds ? native().adoptTap(net.fds[0]) : native().openTap(net.tap!);
+  } catch (error) {
+    const what = net.fds ? `${field}.fds[0] (fd ${net.fds[0]})` : `${field}.tap ${net.tap}`;
+    throw new VmmError('invalid-config', `${what} cannot be used as a tap: ${tapProblem(error as NodeJS.ErrnoException)}`);
+  }
+  const info = netDeviceInfo({ mac: net.mac, queueSize: net.queue_size, csum: net.offload_csum, tso: net.offload_tso });
+  return { id: net.id, file: tap.fd, info, backend: { kind: 'net', options: { fd: tap.fd } } };
+}
+
+function tapProblem(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EPERM': return 'not permitted (making a tap needs CAP_NET_ADMIN; one made for this user with `ip tuntap add ... user` needs none)';
+    case 'EBUSY': return 'it is in use by another process';
+    case 'ENOENT': return '/dev/net/tun is missing (modprobe tun)';
+    case 'EBADF': return 'no such open file descriptor';
+    default: return error.message;
+  }
 }

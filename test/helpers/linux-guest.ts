@@ -53,6 +53,8 @@ export interface LinuxBoot {
   vmmArgs?: string[];
   cmdline?: string;
   stdin?: 'pipe' | 'ignore';
+  /** a command prefix for the VMM (`ip netns exec NS`) */
+  prefix?: string[];
 }
 
 /**
@@ -70,7 +72,7 @@ export function bootLinux(t: ExecutionContext, boot: LinuxBoot): { vmm: RunningV
     '--cpus', `boot=${LINUX_CPUS}`,
     '--event-monitor', `path=${events}`,
     ...(boot.vmmArgs ?? []),
-  ], { stdin: boot.stdin ?? 'ignore' });
+  ], { stdin: boot.stdin ?? 'ignore', ...(boot.prefix ? { prefix: boot.prefix } : {}) });
   t.teardown(() => {
     if (vmm.child.exitCode === null && vmm.child.signalCode === null) vmm.child.kill('SIGKILL');
   });

@@ -1,7 +1,21 @@
 // What a virtio device is to its device thread: something that answers one request of one queue.
 import type { DescriptorChain } from './queue.js';
 
+/** A file whose readability lets a queue make progress: a tap feeds a network device's receive queue. */
+export interface QueueSource {
+  fd: number;
+  queue: number;
+}
+
 export interface VirtioBackend {
-  /** Serves one request of `queue`; returns the bytes it wrote into the request's writable buffers. */
-  handle(queue: number, chain: DescriptorChain): number;
+  /**
+   * Serves one request of `queue`; returns the bytes it wrote into the request's writable buffers,
+   * or null when it cannot serve it yet (its source has nothing now): the request stays in the ring
+   * and the device thread waits for the source to become readable.
+   */
+  handle(queue: number, chain: DescriptorChain): number | null;
+  /** the files that feed queues; a queue fed by one is served when it is readable */
+  readonly sources?: readonly QueueSource[];
+  /** The driver started the device with `features` accepted. */
+  activate?(features: bigint): void;
 }

@@ -1,13 +1,20 @@
 // The device types a device thread can run, from a structured-cloneable description.
 import type { VirtioBackend } from './backend.js';
 import { BlockDevice, type BlockOptions } from './block.js';
+import { NetDevice, type NetOptions, type TapIo } from './net.js';
 import { RngDevice } from './rng.js';
 
-export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number };
+export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number } | { kind: 'net'; options: NetOptions };
 
-export function makeBackend(spec: BackendSpec): VirtioBackend {
+/** What the backends need from the thread's addon. */
+export interface BackendHost {
+  tap: TapIo;
+}
+
+export function makeBackend(spec: BackendSpec, host: BackendHost): VirtioBackend {
   switch (spec.kind) {
     case 'block': return new BlockDevice(spec.options);
     case 'rng': return new RngDevice({ fd: spec.fd });
+    case 'net': return new NetDevice(spec.options, host.tap);
   }
 }

@@ -100,3 +100,8 @@ export function scatter(buffers: readonly Uint8Array[], bytes: Uint8Array): numb
   }
   return done;
 }
+
+/** Copies `bytes` into `buffers` from byte `offset` on; returns how many fit. */
+export function writeAt(buffers: readonly Uint8Array[], offset: number, bytes: Uint8Array): number {
+  return scatter(skipBytes(buffers, offset), bytes);
+}

@@ -3,9 +3,13 @@
 // a reset. A queue the guest broke (queue.ts's QueueError) or a backend failure marks the device
 // DEVICE_NEEDS_RESET with one log line: the VMM and the other devices go on. Threads and fds are the
 // caller's (device-worker.ts); this class is plain logic over the shared registers and guest RAM.
+//
+// A queue fed by a source (net's receive queue by its tap) is served on a kick and whenever its source
+// is readable; the source is watched only while the queue has buffers waiting for data, so a guest
+// that posts none leaves the data in the tap and costs nothing.
 import type { GuestRam } from '../../boot/guest-ram.js';
 import type { SharedState } from '../shared-state.js';
-import type { VirtioBackend } from './backend.js';
+import type { QueueSource, VirtioBackend } from './backend.js';
 import { Feature, Interrupt, Status } from './constants.js';
 import { SplitQueue } from './queue.js';
 import { Q, queueWord, W } from './transport-state.js';
@@ -32,6 +36,8 @@ export class DeviceRunner {
   private quiesced = false;
   /** queues kicked while quiesced: served on resume */
   private pendingKicks = 0;
+  /** source-fed queues with buffers waiting for their source to have data */
+  private readonly waitingOnSource = new Set<number>();
 
   constructor(
     private readonly state: SharedState,
@@ -58,6 +64,12 @@ export class DeviceRunner {
     }
     if (!this.active) return;
     for (let q = 0; q < this.queueCount; q++) if (mask & (1 << q)) this.serve(q);
+  }
+
+  /** The sources to watch now: those whose queues wait for data (none while stopped or quiesced). */
+  watchedSources(): QueueSource[] {
+    if (!this.active || this.quiesced || this.broken || this.waitingOnSource.size === 0) return [];
+    return (this.backend.sources ?? []).filter((source) => this.waitingOnSource.has(source.queue));
   }
 
   /**
@@ -103,7 +115,9 @@ export class DeviceRunner {
     const eventIdx = (w[W.DRIVER_FEATURES_LOW] & (1 << Feature.RING_EVENT_IDX)) !== 0;
     this.active = true;
     this.broken = false;
+    this.waitingOnSource.clear();
     try {
+      this.backend.activate?.(BigInt(w[W.DRIVER_FEATURES_LOW] >>> 0) | (BigInt(w[W.DRIVER_FEATURES_HIGH] >>> 0) << 32n));
       this.queues = progress.map(([nextAvail, nextUsed], q) => {
         if (w[queueWord(q, Q.READY)] !== 1) return null;
         const layout = {
@@ -127,6 +141,7 @@ export class DeviceRunner {
   private stop(): void {
     this.active = false;
     this.queues = [];
+    this.waitingOnSource.clear();
     if (this.announced) this.deps.event('reset');
     this.announced = false;
   }
@@ -140,10 +155,17 @@ export class DeviceRunner {
       for (;;) {
         const chain = queue.pop();
         if (!chain) {
-          if (!queue.armNotification()) break;
-          continue;
+          if (queue.armNotification()) continue;
+          this.waitingOnSource.delete(q); // no buffers: the next kick brings some
+          break;
         }
-        queue.pushUsed(chain.head, this.backend.handle(q, chain));
+        const written = this.backend.handle(q, chain);
+        if (written === null) {
+          queue.unpop();
+          this.waitingOnSource.add(q);
+          break;
+        }
+        queue.pushUsed(chain.head, written);
         // A long burst interrupts now and then, so the guest can take answers and refill the ring.
         if (++served % BATCH === 0) {
           this.interruptIfWanted(queue, unsignalled);

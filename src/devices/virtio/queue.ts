@@ -72,6 +72,11 @@ export class SplitQueue {
     return this.walk(head);
   }
 
+  /** Leaves the request pop() just returned in the ring, untouched, for a later pop(). */
+  unpop(): void {
+    this.nextAvail = (this.nextAvail - 1) & 0xffff;
+  }
+
   /** Returns a finished request to the driver: `written` bytes went into its writable buffers. */
   pushUsed(head: number, written: number): void {
     const slot = (this.nextUsed & (this.size - 1)) * 2;

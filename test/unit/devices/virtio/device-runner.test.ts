@@ -153,3 +153,45 @@ test('EVENT_IDX: the device arms avail_event after draining the queue', (t) => {
   d.runner.kick(1);
   t.is(d.driver.availEvent, 1);
 });
+
+test('a source-fed queue: an empty source leaves the request in the ring and is watched; data serves it; no buffers, no watching', (t) => {
+  const state = createTransportState(info);
+  const driver = new TestDriver(8);
+  const source = { fd: 77, queue: 0 };
+  const frames: number[] = [];
+  const backend = { sources: [source], handle: () => (frames.length > 0 ? frames.shift()! : null) };
+  const transport = new VirtioMmioTransport(info, state, { kickDevice: () => {}, kickQueue: () => {} });
+  const runner = new DeviceRunner(state, driver.ram, backend, 1, { signalIrq: () => {}, event: () => {}, log: () => {} });
+  const write = (reg: number, value: number) => transport.write(reg, 4, value);
+  write(Reg.STATUS, 3);
+  write(Reg.DRIVER_FEATURES_SEL, 1);
+  write(Reg.DRIVER_FEATURES, 1);
+  write(Reg.STATUS, 0xb);
+  write(Reg.QUEUE_NUM, 8);
+  write(Reg.QUEUE_DESC_LOW, LAYOUT.desc);
+  write(Reg.QUEUE_DRIVER_LOW, LAYOUT.avail);
+  write(Reg.QUEUE_DEVICE_LOW, LAYOUT.used);
+  write(Reg.QUEUE_READY, 1);
+  t.deepEqual(runner.watchedSources(), [], 'nothing is watched before the driver starts the device');
+  write(Reg.STATUS, 0xf);
+  runner.syncStatus();
+  t.deepEqual(runner.watchedSources(), [], 'no buffers yet: the source is not watched');
+  driver.add([{ addr: DATA, len: 64, write: true }]);
+  driver.add([{ addr: DATA + 64, len: 64, write: true }]);
+  runner.kick(1);
+  t.is(driver.usedIdx, 0, 'the source had nothing: no request was used');
+  t.deepEqual(runner.watchedSources(), [source]);
+  frames.push(40);
+  runner.kick(1); // the source became readable
+  t.is(driver.usedIdx, 1);
+  t.deepEqual(driver.used(0), { id: 0, len: 40 });
+  t.deepEqual(runner.watchedSources(), [source], 'one buffer left, still waiting for data');
+  frames.push(50);
+  runner.kick(1);
+  t.deepEqual(driver.used(1), { id: 1, len: 50 });
+  t.deepEqual(runner.watchedSources(), [], 'out of buffers: the source is left alone until the next kick');
+  runner.quiesce();
+  driver.add([{ addr: DATA, len: 64, write: true }]);
+  runner.kick(1);
+  t.deepEqual(runner.watchedSources(), [], 'a quiesced device watches nothing');
+});
