@@ -16,6 +16,8 @@ export interface CliOptions {
   cpus: number;
   memoryBytes?: number;
   serial: SerialFlag;
+  /** the virtio console (hvc0); absent: off */
+  console?: SerialFlag;
   /** --disk, in order (several values may follow one flag) */
   disks: DiskFlag[];
   /** --net, in order (several values may follow one flag) */
@@ -34,7 +36,7 @@ export interface CliOptions {
 
 export type SerialFlag = { mode: 'Tty' | 'Null' | 'Off' | 'Pty' } | { mode: 'File'; file: string } | { mode: 'Socket'; socket: string };
 
-const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--api-socket', '--event-monitor', '--quirks', '--restore'] as const;
+const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--console', '--api-socket', '--event-monitor', '--quirks', '--restore'] as const;
 const BOOLEAN_FLAGS = ['--no-shutdown', '-v', '--verbose', '--help', '-h', '--version', '-V'] as const;
 
 export const USAGE = `Usage: nodevmm [options]
@@ -52,6 +54,7 @@ Machine:
   --cpus boot=N            vCPUs (default 1)
   --memory size=SIZE       guest RAM, bytes or with K/M/G (default 256M)
   --serial MODE            tty (default) | null | off | pty | file=PATH | socket=PATH
+  --console MODE           virtio console hvc0: off (default) | null | tty | pty | file=PATH
   --disk path=IMG[,readonly=on][,id=ID][,serial=S][,queue_size=N] [path=IMG2...]
                            virtio-blk disks (raw images); several may follow one --disk
   --net tap=NAME|fd=N[,mac=MAC][,id=ID][,offload_tso=off][,offload_csum=off] [tap=...]
@@ -112,15 +115,15 @@ function parseSocketTarget(text: string, flag: string): { path: string } | { fd:
   return { path: kv.path };
 }
 
-function parseSerial(text: string): SerialFlag {
+function parseSerial(text: string, flag = '--serial'): SerialFlag {
   const lower = text.toLowerCase();
   if (lower === 'tty') return { mode: 'Tty' };
   if (lower === 'null') return { mode: 'Null' };
   if (lower === 'off') return { mode: 'Off' };
   if (lower === 'pty') return { mode: 'Pty' };
   if (lower.startsWith('file=') && text.length > 5) return { mode: 'File', file: text.slice(5) };
-  if (lower.startsWith('socket=') && text.length > 7) return { mode: 'Socket', socket: text.slice(7) };
-  throw new UsageError(`--serial: invalid mode '${text}' (expected tty, null, off, pty, file=PATH or socket=PATH)`);
+  if (lower.startsWith('socket=') && text.length > 7 && flag === '--serial') return { mode: 'Socket', socket: text.slice(7) };
+  throw new UsageError(`${flag}: invalid mode '${text}' (expected tty, null, off, pty, file=PATH${flag === '--serial' ? ' or socket=PATH' : ''})`);
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -172,12 +175,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (!options.kernel && (options.cmdline !== undefined || options.initramfs !== undefined)) {
     throw new UsageError('--cmdline and --initramfs need --kernel');
   }
-  const devices = options.disks.length > 0 || options.nets.length > 0 || options.rng !== undefined;
+  const devices = options.disks.length > 0 || options.nets.length > 0 || options.rng !== undefined || (options.console !== undefined && options.console.mode !== 'Off');
   if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1 || devices)) {
-    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --disk, --net or --rng');
+    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --console, --disk, --net or --rng');
   }
   if (!options.kernel && devices && !options.restore) {
-    throw new UsageError('--disk, --net and --rng need --kernel');
+    throw new UsageError('--console, --disk, --net and --rng need --kernel');
   }
   return options;
 }
@@ -210,6 +213,9 @@ function applyValue(options: CliOptions, flag: (typeof VALUE_FLAGS)[number], val
     }
     case '--serial':
       options.serial = parseSerial(value);
+      return;
+    case '--console':
+      options.console = parseSerial(value, '--console');
       return;
     case '--api-socket':
       options.apiSocket = parseSocketTarget(value, flag);

@@ -91,6 +91,7 @@ export async function main(
           ...(options.initramfs !== undefined ? { initramfs: options.initramfs } : {}),
         },
         serial: options.serial,
+        ...(options.console ? { console: options.console } : {}),
         ...(options.disks.length > 0 ? { disks: options.disks } : {}),
         ...(options.rng ? { rng: options.rng } : {}),
         ...(options.nets.length > 0 ? { net: options.nets } : {}),
@@ -101,8 +102,9 @@ export async function main(
       await vmm.restore(options.restore.sourceUrl, { resume: options.restore.resume });
     }
     if (options.kernel || options.restore) {
-      const serial = vmm.info().config.serial;
+      const { serial, console } = vmm.info().config;
       if (serial.mode === 'Pty') io.stderr.write(`nodevmm: serial port on ${serial.file}\n`);
+      if (console.mode === 'Pty') io.stderr.write(`nodevmm: virtio console on ${console.file}\n`);
     }
   } catch (error) {
     const usage = error instanceof VmmError && error.kind === 'invalid-config';

@@ -51,8 +51,8 @@ function parseConsole(value: unknown, name: string, fallback: ConsoleMode): Cons
   if (mode === 'File' && !file) throw invalid(`${name}.file is required with mode File`);
   if (mode === 'Socket' && !socket) throw invalid(`${name}.socket is required with mode Socket`);
   checkOtherFields(value, name, ['mode', 'file', 'socket'], { iommu: false });
-  // The console is a virtio console, which nodevmm does not have yet.
-  if (name === 'console' && mode !== 'Off') throw invalid(`console.mode ${mode}: nodevmm has no virtio console yet; use serial`);
+  // The console is the virtio console (hvc0): no socket mode there, as in Cloud Hypervisor.
+  if (name === 'console' && mode === 'Socket') throw invalid('console.mode Socket: the virtio console has no socket mode (the serial port has)');
   // A Pty's `file` is where vm.info reports the terminal the VMM made; one given here is that report
   // coming back (a config copied from vm.info), not a request, so it is dropped.
   const keepFile = file && mode !== 'Pty';
@@ -137,16 +137,19 @@ export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } 
   const disks = parseDisks(input.disks, options.checkFiles !== false);
   const rng = parseRng(input.rng, options.checkFiles !== false);
   const net = parseNets(input.net);
+  const serial = parseConsole(input.serial, 'serial', 'Null');
+  const console = parseConsole(input.console, 'console', 'Off');
+  if (serial.mode === 'Tty' && console.mode === 'Tty') throw invalid('serial and console cannot both be Tty: the terminal has one input');
   const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}), ...(net.length > 0 ? { net } : {}) };
-  const count = disks.length + (rng ? 1 : 0) + net.length;
-  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net and rng), got ${count}`);
+  const count = disks.length + (rng ? 1 : 0) + net.length + (console.mode !== 'Off' ? 1 : 0);
+  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng and console), got ${count}`);
 
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },
     memory: { size },
     payload: { kernel, ...(cmdline !== undefined ? { cmdline } : {}), ...(initramfs ? { initramfs } : {}) },
-    serial: parseConsole(input.serial, 'serial', 'Null'),
-    console: parseConsole(input.console, 'console', 'Off'),
+    serial,
+    console,
     ...devices,
   };
 }

@@ -50,11 +50,11 @@ export function vmCounters(parts: {
   };
 }
 
-/** vm.info as Cloud Hypervisor reports it: a Pty's path in the serial config's `file`. */
-export function vmInfo(config: VmConfig, state: VmState, ptyPath: string | undefined): VmInfo {
-  const pty = config.serial.mode === 'Pty' ? ptyPath : undefined;
+/** vm.info as Cloud Hypervisor reports it: a Pty's path in the serial's (the console's) config `file`. */
+export function vmInfo(config: VmConfig, state: VmState, ptyPaths: { serial?: string; console?: string }): VmInfo {
+  const withPty = (c: VmConfig['serial'], path: string | undefined) => (c.mode === 'Pty' && path ? { ...c, file: path } : c);
   return {
-    config: pty ? { ...config, serial: { ...config.serial, file: pty } } : config,
+    config: { ...config, serial: withPty(config.serial, ptyPaths.serial), console: withPty(config.console, ptyPaths.console) },
     state: state as VmInfo['state'],
     memoryActualSize: config.memory.size,
   };

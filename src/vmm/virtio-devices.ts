@@ -10,6 +10,8 @@ import { blockDeviceInfo, SECTOR } from '../devices/virtio/block.js';
 import { rngDeviceInfo } from '../devices/virtio/rng.js';
 import { netDeviceInfo } from '../devices/virtio/net.js';
 import type { NetConfig } from './net-config.js';
+import { consoleDeviceInfo } from '../devices/virtio/console.js';
+import type { ConsoleConfig } from '../host/serial-output.js';
 import { VirtioDeviceThread } from '../actors/virtio-device-thread.js';
 import type { BackendSpec } from '../devices/virtio/backends.js';
 import type { VirtioDeviceInfo } from '../devices/virtio/transport-state.js';
@@ -27,22 +29,29 @@ export interface VirtioDevicesDeps {
 interface OpenDevice {
   slot: VirtioSlot;
   thread: VirtioDeviceThread;
-  file: number;
+  /** the fds the device owns (closed with it) */
+  files: number[];
 }
 
 interface Planned {
   id: string;
-  file: number;
+  files: number[];
   info: VirtioDeviceInfo;
   backend: BackendSpec;
+  /** the console's pty */
+  ptyPath?: string;
 }
 
 export class VirtioDevices {
-  private constructor(private readonly devices: OpenDevice[]) {}
+  private constructor(
+    private readonly devices: OpenDevice[],
+    /** console mode Pty: the terminal a user opens (vm.info's config.console.file) */
+    readonly consolePath: string | undefined,
+  ) {}
 
   /** Whether `config` has any virtio device (a VMM without any keeps no VirtioDevices at all). */
   static wanted(config: VmConfig): boolean {
-    return (config.disks?.length ?? 0) > 0 || (config.net?.length ?? 0) > 0 || config.rng !== undefined;
+    return (config.disks?.length ?? 0) > 0 || (config.net?.length ?? 0) > 0 || config.rng !== undefined || config.console.mode !== 'Off';
   }
 
   static open(config: VmConfig, deps: VirtioDevicesDeps): VirtioDevices {
@@ -52,6 +61,7 @@ export class VirtioDevices {
       (config.disks ?? []).forEach((disk, i) => planned.push(openDisk(disk, `disks[${i}].path`)));
       (config.net ?? []).forEach((net, i) => planned.push(openNet(net, `net[${i}]`)));
       if (config.rng) planned.push(openRng(config.rng.src));
+      if (config.console.mode !== 'Off') planned.push(openConsole(config.console));
       planned.forEach((plan, index) => {
         const thread = new VirtioDeviceThread({
           id: plan.id,
@@ -60,12 +70,12 @@ export class VirtioDevices {
           onEvent: (name) => deps.onEvent(plan.id, name),
           log: deps.log,
         });
-        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, file: plan.file });
+        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, files: plan.files });
       });
-      return new VirtioDevices(devices);
+      return new VirtioDevices(devices, planned.find((plan) => plan.ptyPath)?.ptyPath);
     } catch (error) {
       for (const device of devices) void device.thread.close().catch(() => {});
-      for (const plan of planned) closeSync(plan.file);
+      for (const plan of planned) plan.files.forEach((fd) => closeSync(fd));
       throw error;
     }
   }
@@ -95,7 +105,7 @@ export class VirtioDevices {
   /** Ends the device threads and closes the images (which drops their locks). */
   async close(): Promise<void> {
     await this.each((thread) => thread.close());
-    for (const device of this.devices) closeSync(device.file);
+    for (const device of this.devices) device.files.forEach((fd) => closeSync(fd));
   }
 
   private async each(step: (thread: VirtioDeviceThread) => Promise<void>): Promise<void> {
@@ -117,7 +127,7 @@ function openDisk(disk: NonNullable<VmConfig['disks']>[number], field: string): 
     const bytes = fstatSync(file).size;
     if (bytes < SECTOR) throw new VmmError('invalid-config', `${field} ${disk.path} is smaller than one ${SECTOR}-byte sector`);
     const info = blockDeviceInfo({ bytes, readonly: disk.readonly, queueSize: disk.queue_size });
-    return { id: disk.id, file, info, backend: { kind: 'block', options: { fd: file, bytes, readonly: disk.readonly, serial: disk.serial ?? disk.id } } };
+    return { id: disk.id, files: [file], info, backend: { kind: 'block', options: { fd: file, bytes, readonly: disk.readonly, serial: disk.serial ?? disk.id } } };
   } catch (error) {
     closeSync(file);
     throw error;
@@ -131,7 +141,7 @@ function openRng(src: string): Planned {
   } catch (error) {
     throw new VmmError('invalid-config', `rng.src ${src} cannot be opened (${(error as NodeJS.ErrnoException).code})`);
   }
-  return { id: '_rng0', file, info: rngDeviceInfo(), backend: { kind: 'rng', fd: file } };
+  return { id: '_rng0', files: [file], info: rngDeviceInfo(), backend: { kind: 'rng', fd: file } };
 }
 
 function openNet(net: NetConfig, field: string): Planned {
@@ -143,7 +153,7 @@ function openNet(net: NetConfig, field: string): Planned {
     throw new VmmError('invalid-config', `${what} cannot be used as a tap: ${tapProblem(error as NodeJS.ErrnoException)}`);
   }
   const info = netDeviceInfo({ mac: net.mac, queueSize: net.queue_size, csum: net.offload_csum, tso: net.offload_tso });
-  return { id: net.id, file: tap.fd, info, backend: { kind: 'net', options: { fd: tap.fd } } };
+  return { id: net.id, files: [tap.fd], info, backend: { kind: 'net', options: { fd: tap.fd } } };
 }
 
 function tapProblem(error: NodeJS.ErrnoException): string {
@@ -153,5 +163,34 @@ function tapProblem(error: NodeJS.ErrnoException): string {
     case 'ENOENT': return '/dev/net/tun is missing (modprobe tun)';
     case 'EBADF': return 'no such open file descriptor';
     default: return error.message;
+  }
+}
+
+/** The virtio console's host side by mode: Tty is the VMM's own stdin and stdout (not closed). */
+function openConsole(console: ConsoleConfig): Planned {
+  const plan = (files: number[], output: number | null, input: number | null, ptyPath?: string): Planned => ({
+    id: '_console',
+    files,
+    info: consoleDeviceInfo(),
+    backend: { kind: 'console', options: { output, input } },
+    ...(ptyPath ? { ptyPath } : {}),
+  });
+  switch (console.mode) {
+    case 'Tty': return plan([], 1, 0);
+    case 'File': {
+      let fd: number;
+      try {
+        fd = openSync(console.file!, 'w');
+      } catch (error) {
+        throw new VmmError('invalid-config', `console.file ${console.file} cannot be written (${(error as NodeJS.ErrnoException).code})`);
+      }
+      return plan([fd], fd, null);
+    }
+    case 'Pty': {
+      // the slave stays open in the VMM, so the master never reads EIO while nobody is attached
+      const { master, slave, path } = native().openPty();
+      return plan([master, slave], master, master, path);
+    }
+    default: return plan([], null, null);
   }
 }

@@ -160,7 +160,7 @@ export class VmmCore {
 
   info(): VmInfo {
     if (!this.config) throw new VmmError('not-found', 'no VM is created');
-    return vmInfo(this.config, this.state.value, this.console.ptyPath);
+    return vmInfo(this.config, this.state.value, { serial: this.console.ptyPath, console: this.virtio?.consolePath });
   }
 
   counters(): VmCounters {

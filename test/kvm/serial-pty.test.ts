@@ -1,8 +1,8 @@
 // Serial mode Pty on real KVM with the serial-echo guest (it echoes lowercase letters uppercased and
 // powers off on `q`): the CLI's --serial pty and the library's { mode: 'Pty' }, a client on the
 // terminal's path as `screen` would be.
-import { constants, existsSync, openSync, writeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
+import { existsSync } from 'node:fs';
+import { attachPty as attach } from '../helpers/pty-client.js';
 import { filter, firstValueFrom, skip, take } from 'rxjs';
 import { Vmm } from '../../src/index.js';
 import { guestPath, startVmm, waitFor } from '../helpers/project.js';
@@ -10,16 +10,6 @@ import { kvmTest } from '../helpers/kvm-test.js';
 import { scaled } from '../helpers/timing.js';
 
 const READY = 'echo ready (q quits)';
-
-/** A terminal client on a pty's slave path: collects what it reads, types with `type`. */
-function attach(path: string): { type(text: string): void; text(): string; close(): void } {
-  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
-  const reader = new ReadStream(fd);
-  let text = '';
-  reader.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-  reader.on('error', () => {}); // EIO once the VMM hangs up
-  return { type: (keys) => void writeSync(fd, keys), text: () => text, close: () => reader.destroy() };
-}
 
 /** Types `!` until the guest echoes it: keys sent before the guest set up its UART are lost. */
 async function untilEchoing(client: ReturnType<typeof attach>): Promise<void> {

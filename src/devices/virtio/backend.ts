@@ -7,6 +7,14 @@ export interface QueueSource {
   queue: number;
 }
 
+/** Non-blocking vectored I/O on an fd, from the device thread's addon (native/tap.cc). */
+export interface FdIo {
+  /** bytes read, 0 at end of file, -1 when nothing is there now */
+  readv(fd: number, buffers: Uint8Array[]): number;
+  /** bytes written, or -errno */
+  writev(fd: number, buffers: Uint8Array[]): number;
+}
+
 export interface VirtioBackend {
   /**
    * Serves one request of `queue`; returns the bytes it wrote into the request's writable buffers,

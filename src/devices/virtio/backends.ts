@@ -3,8 +3,9 @@ import type { VirtioBackend } from './backend.js';
 import { BlockDevice, type BlockOptions } from './block.js';
 import { NetDevice, type NetOptions, type TapIo } from './net.js';
 import { RngDevice } from './rng.js';
+import { ConsoleDevice, type ConsoleOptions } from './console.js';
 
-export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number } | { kind: 'net'; options: NetOptions };
+export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number } | { kind: 'net'; options: NetOptions } | { kind: 'console'; options: ConsoleOptions };
 
 /** What the backends need from the thread's addon. */
 export interface BackendHost {
@@ -16,5 +17,6 @@ export function makeBackend(spec: BackendSpec, host: BackendHost): VirtioBackend
     case 'block': return new BlockDevice(spec.options);
     case 'rng': return new RngDevice({ fd: spec.fd });
     case 'net': return new NetDevice(spec.options, host.tap);
+    case 'console': return new ConsoleDevice(spec.options, host.tap);
   }
 }

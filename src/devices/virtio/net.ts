@@ -6,7 +6,7 @@
 // as a NIC drops it.
 import type { DescriptorChain } from './queue.js';
 import { QueueError } from './queue.js';
-import type { QueueSource, VirtioBackend } from './backend.js';
+import type { FdIo, QueueSource, VirtioBackend } from './backend.js';
 import { DeviceType, Feature, featureBits } from './constants.js';
 import type { VirtioDeviceInfo } from './transport-state.js';
 import { byteLength, writeAt } from './buffers.js';
@@ -33,9 +33,7 @@ const NUM_BUFFERS_OFFSET = 10;
 const LINK_UP = 1;
 
 /** What a tap does for the device thread: in the thread's own addon (native/tap.cc). */
-export interface TapIo {
-  readv(fd: number, buffers: Uint8Array[]): number;
-  writev(fd: number, buffers: Uint8Array[]): number;
+export interface TapIo extends FdIo {
   setOffload(fd: number, flags: number): void;
 }
 

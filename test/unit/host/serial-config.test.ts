@@ -18,11 +18,13 @@ test("serial mode Pty is accepted; a path given with it is vm.info's report comi
   t.deepEqual(parseVmConfig(withSerial({ mode: 'Pty', file: '/dev/pts/9' })).serial, { mode: 'Pty' });
 });
 
-test('the console has no Socket, Tty or Pty backend', (t) => {
-  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Pty' })), { message: 'console.mode Pty: nodevmm has no virtio console yet; use serial' });
-  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Socket', socket: '/tmp/c' })), { message: 'console.mode Socket: nodevmm has no virtio console yet; use serial' });
-  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Tty' })), { message: 'console.mode Tty: nodevmm has no virtio console yet; use serial' });
-  t.notThrows(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Off' })));
+test('the virtio console takes Off, Null, Tty, Pty and File; not Socket, and not Tty beside a Tty serial port', (t) => {
+  for (const mode of ['Off', 'Null', 'Tty', 'Pty'] as const) t.is(parseVmConfig(withSerial({ mode: 'Null' }, { mode })).console.mode, mode);
+  t.deepEqual(parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'File', file: '/tmp/c' })).console, { mode: 'File', file: '/tmp/c' });
+  t.deepEqual(parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Pty', file: '/dev/pts/9' })).console, { mode: 'Pty' }, "a Pty's reported path is dropped");
+  t.throws(() => parseVmConfig(withSerial({ mode: 'Null' }, { mode: 'Socket', socket: '/tmp/c' })), { message: 'console.mode Socket: the virtio console has no socket mode (the serial port has)' });
+  t.throws(() => parseVmConfig(withSerial({ mode: 'Tty' }, { mode: 'Tty' })), { message: /serial and console cannot both be Tty/ });
+  t.is(parseVmConfig(withSerial({ mode: 'Null' })).console.mode, 'Off', 'no console unless asked for');
 });
 
 test("Cloud Hypervisor's defaults for fields nodevmm lacks are accepted; anything else is refused by name", (t) => {
