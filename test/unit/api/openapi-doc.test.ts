@@ -58,7 +58,7 @@ chTest("every schema is Cloud Hypervisor's (or marked x-nodevmm), property by pr
     }
     for (const [property, definition] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
       const target = definition.$ref ? resolveRef(ours, definition.$ref as string) : null;
-      if (target?.['x-nodevmm'] !== undefined) continue;
+      if (target?.['x-nodevmm'] !== undefined || definition['x-nodevmm'] !== undefined) continue;
       const their = ((theirs.properties ?? {}) as Record<string, Schema>)[property];
       t.truthy(their, `${name}.${property} exists in Cloud Hypervisor's ${name}`);
       if (!their) continue;
