@@ -11,6 +11,7 @@
         "native/memory_pages.cc",
         "native/pty.cc",
         "native/tap.cc",
+        "native/unix_socket.cc",
         "native/vcpu.cc",
         "native/vcpu_state.cc",
         "native/vm.cc"

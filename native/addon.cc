@@ -27,6 +27,10 @@ Napi::Value AdoptTap(const Napi::CallbackInfo& info);
 Napi::Value SetTapOffload(const Napi::CallbackInfo& info);
 Napi::Value ReadvNonblocking(const Napi::CallbackInfo& info);
 Napi::Value WritevNonblocking(const Napi::CallbackInfo& info);
+Napi::Value UnixListen(const Napi::CallbackInfo& info);
+Napi::Value UnixAccept(const Napi::CallbackInfo& info);
+Napi::Value UnixConnect(const Napi::CallbackInfo& info);
+Napi::Value ShutdownSocket(const Napi::CallbackInfo& info);
 
 static Napi::Object Layout(Napi::Env env) {
   auto sizes = Napi::Object::New(env);
@@ -77,6 +81,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setTapOffload", Napi::Function::New(env, SetTapOffload, "setTapOffload"));
   exports.Set("readvNonblocking", Napi::Function::New(env, ReadvNonblocking, "readvNonblocking"));
   exports.Set("writevNonblocking", Napi::Function::New(env, WritevNonblocking, "writevNonblocking"));
+  exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
+  exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
+  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
+  exports.Set("shutdownSocket", Napi::Function::New(env, ShutdownSocket, "shutdownSocket"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

@@ -29,10 +29,10 @@ Napi::Value SignalEventfd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// waitEventfds(fds: Int32Array, timeoutMs[, eventfdCount]) -> bit mask of the fds (by index, up to 32)
-// that were signalled or are readable. The first eventfdCount fds (all by default) are eventfds: each
-// signalled one is read, which resets it; the others (a tap, say) are only reported, their data left
-// for the caller. Blocks the calling thread (a device worker) for up to timeoutMs (-1: no limit); a
+// waitEventfds(fds: Int32Array, timeoutMs[, eventfdCount[, writersFrom]]) -> bit mask of the fds (by
+// index, up to 32) that were signalled or are ready. The first eventfdCount fds (all by default) are
+// eventfds: each signalled one is read, which resets it; the others (a tap, a socket) are only
+// reported, their data left for the caller: readable ones, and from index writersFrom on, writable. Blocks the calling thread (a device worker) for up to timeoutMs (-1: no limit); a
 // signal ends the wait early with 0.
 Napi::Value WaitEventfds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -43,8 +43,9 @@ Napi::Value WaitEventfds(const Napi::CallbackInfo& info) {
   if (count == 0 || count > 32) ThrowType(env, "waitEventfds: 1 to 32 fds");
   int timeout = info[1].As<Napi::Number>().Int32Value();
   size_t eventfds = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : count;
+  size_t writers = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : count;
   std::vector<pollfd> polled(count);
-  for (size_t i = 0; i < count; i++) polled[i] = {fds[i], POLLIN, 0};
+  for (size_t i = 0; i < count; i++) polled[i] = {fds[i], static_cast<short>(i >= writers ? POLLOUT : POLLIN), 0};
   int ready = poll(polled.data(), count, timeout);
   if (ready < 0) {
     if (errno == EINTR) return Napi::Number::New(env, 0);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the initramfs of the virtio tests: the busybox one (fetch-busybox.sh) plus the guest kernel's
 # virtio modules (virtio-mmio, blk, rng, console, net, vsock), which its /init loads in order, and
-# /bin/blkbench (guests/linux/blkbench.c, the disk benchmark's program). Debian's
+# /bin/blkbench (guests/linux/blkbench.c, the disk benchmark's program) and /bin/vsockio
+# (guests/linux/vsockio.c, the vsock test's). Debian's
 # kernels build virtio_mmio as a module; nodevmm describes its devices in ACPI (LNRO0005).
 #   .cache/linux/<kernel version>/initramfs-virtio.cpio
 # Runs after fetch-guest.sh (the kernel's .deb) and fetch-busybox.sh; a second run only prints the path.
@@ -27,7 +28,8 @@ busybox=$(sh "$here/fetch-busybox.sh" | sed -n 's/^BUSYBOX=//p')
 init_src=$repo/guests/linux/busybox-init.sh
 out=$KERNEL_DIR/initramfs-virtio.cpio
 bench_src=$repo/guests/linux/blkbench.c
-recipe=$(cat "$0" "$init_src" "$bench_src" "$here/gen-cpio.sh" "$repo/scripts/lib/modules.sh" "$busybox" | cksum | tr ' ' '-')-$(basename "$KERNEL_DEB")
+vsock_src=$repo/guests/linux/vsockio.c
+recipe=$(cat "$0" "$init_src" "$bench_src" "$vsock_src" "$here/gen-cpio.sh" "$repo/scripts/lib/modules.sh" "$busybox" | cksum | tr ' ' '-')-$(basename "$KERNEL_DEB")
 
 if [ ! -f "$out" ] || [ "$(cat "$out.stamp" 2>/dev/null)" != "$recipe" ]; then
   need dpkg-deb dpkg
@@ -43,6 +45,7 @@ if [ ! -f "$out" ] || [ "$(cat "$out.stamp" 2>/dev/null)" != "$recipe" ]; then
   need gcc gcc
   # the disk benchmark's program (benchmarks/virtio-blk.ts), static: the initramfs has no libc
   gcc -static -O2 -Wall -o "$tmp/blkbench" "$bench_src" || die "cannot build $bench_src (static glibc: libc6-dev)"
+  gcc -static -O2 -Wall -o "$tmp/vsockio" "$vsock_src" || die "cannot build $vsock_src (static glibc: libc6-dev)"
   : > "$tmp/modules.list"
   lines=$(module_cpio_lines "$moddir" "$tmp/modules.list" $listed)
   sh "$here/gen-cpio.sh" "$tmp/initramfs-virtio.cpio" <<LIST
@@ -57,6 +60,7 @@ dir /modules 0755 0 0
 file /bin/busybox $busybox 0755 0 0
 file /init $init_src 0755 0 0
 file /bin/blkbench $tmp/blkbench 0755 0 0
+file /bin/vsockio $tmp/vsockio 0755 0 0
 file /modules.list $tmp/modules.list 0644 0 0
 $lines
 LIST

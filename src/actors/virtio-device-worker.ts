@@ -4,6 +4,7 @@
 // woke it. Commands arrive on a MessagePort and are taken synchronously (receiveMessageOnPort) when
 // the control eventfd fires, so the thread never needs its event loop.
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { closeSync } from 'node:fs';
 import { native, type NativeGuestMemory } from '../kvm/native.js';
 import { GuestRam } from '../boot/guest-ram.js';
 import { SharedState } from '../devices/shared-state.js';
@@ -22,8 +23,10 @@ export interface DeviceWorkerData {
 
 const data = workerData as DeviceWorkerData;
 const addon = native();
+const fdIo = { readv: addon.readvNonblocking, writev: addon.writevNonblocking };
 const backend = makeBackend(data.backend, {
-  tap: { readv: addon.readvNonblocking, writev: addon.writevNonblocking, setOffload: addon.setTapOffload },
+  tap: { ...fdIo, setOffload: addon.setTapOffload },
+  sockets: { ...fdIo, accept: addon.unixAccept, connect: addon.unixConnect, shutdown: addon.shutdownSocket, close: closeSync },
 });
 const post = (reply: DeviceReply): void => data.port.postMessage(reply);
 const log = (message: string): void => post({ type: 'log', message: `virtio ${data.id}: ${message}` });
@@ -77,18 +80,22 @@ function loop(): void {
   const eventfds = [data.fds.control, ...data.fds.queues];
   const queueBits = (1 << data.fds.queues.length) - 1;
   for (;;) {
-    // a backend's sources (a tap) join the wait only while a queue waits on them
-    const sources = runner?.watchedSources() ?? [];
-    const mask = addon.waitEventfds(Int32Array.from([...eventfds, ...sources.map((s) => s.fd)]), -1, eventfds.length);
+    // a backend's sources (a tap) join the wait only while a queue waits on them; its host fds (a
+    // listening socket) while the device runs
+    const readers = (runner?.watchedSources() ?? []).map((s) => s.fd);
+    const hostFds = runner?.watchedHostFds() ?? [];
+    for (const watch of hostFds) if (!watch.write) readers.push(watch.fd);
+    const writers = hostFds.filter((watch) => watch.write).map((watch) => watch.fd);
+    const extra = [...readers, ...writers].slice(0, 32 - eventfds.length);
+    const mask = addon.waitEventfds(Int32Array.from([...eventfds, ...extra]), -1, eventfds.length, eventfds.length + readers.length);
     if (mask & 1) {
       if (!takeCommands()) return;
       runner?.syncStatus();
     }
-    let kicked = (mask >>> 1) & queueBits;
-    sources.forEach((source, i) => {
-      if (mask & (1 << (eventfds.length + i))) kicked |= 1 << source.queue;
-    });
+    const kicked = (mask >>> 1) & queueBits;
     if (kicked) runner?.kick(kicked);
+    const ready = extra.filter((_, i) => mask & (1 << (eventfds.length + i)));
+    if (ready.length > 0) runner?.ready(ready);
   }
 }
 

@@ -3,7 +3,7 @@
 import { escapeKeysHelp } from './escape-keys.js';
 
 import { UsageError } from './usage-error.js';
-import { parseDiskFlag, parseNetFlag, parseRngFlag, type DiskFlag, type NetFlag } from './device-args.js';
+import { parseDiskFlag, parseNetFlag, parseRngFlag, parseVsockFlag, type DiskFlag, type NetFlag } from './device-args.js';
 
 export { UsageError };
 
@@ -23,6 +23,7 @@ export interface CliOptions {
   /** --net, in order (several values may follow one flag) */
   nets: NetFlag[];
   rng?: { src: string };
+  vsock?: { cid: number; socket: string; id?: string };
   apiSocket?: { path: string } | { fd: number };
   eventMonitor?: { path: string } | { fd: number };
   noShutdown: boolean;
@@ -36,7 +37,7 @@ export interface CliOptions {
 
 export type SerialFlag = { mode: 'Tty' | 'Null' | 'Off' | 'Pty' } | { mode: 'File'; file: string } | { mode: 'Socket'; socket: string };
 
-const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--console', '--api-socket', '--event-monitor', '--quirks', '--restore'] as const;
+const VALUE_FLAGS = ['--kernel', '--cmdline', '--initramfs', '--cpus', '--memory', '--serial', '--console', '--vsock', '--api-socket', '--event-monitor', '--quirks', '--restore'] as const;
 const BOOLEAN_FLAGS = ['--no-shutdown', '-v', '--verbose', '--help', '-h', '--version', '-V'] as const;
 
 export const USAGE = `Usage: nodevmm [options]
@@ -59,6 +60,7 @@ Machine:
                            virtio-blk disks (raw images); several may follow one --disk
   --net tap=NAME|fd=N[,mac=MAC][,id=ID][,offload_tso=off][,offload_csum=off] [tap=...]
                            virtio-net on a tap (opened by name, or an inherited fd)
+  --vsock cid=N,socket=PATH  virtio-vsock; the host side is the Unix socket PATH (CONNECT <port>)
   --rng [src=PATH]         virtio-rng fed from PATH (default /dev/urandom)
 Control:
   --api-socket path=PATH|fd=N  REST API on a Unix socket (Cloud Hypervisor's API)
@@ -175,12 +177,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (!options.kernel && (options.cmdline !== undefined || options.initramfs !== undefined)) {
     throw new UsageError('--cmdline and --initramfs need --kernel');
   }
-  const devices = options.disks.length > 0 || options.nets.length > 0 || options.rng !== undefined || (options.console !== undefined && options.console.mode !== 'Off');
+  const devices = options.disks.length > 0 || options.nets.length > 0 || options.rng !== undefined || options.vsock !== undefined || (options.console !== undefined && options.console.mode !== 'Off');
   if (options.restore && (options.kernel || options.memoryBytes !== undefined || options.cpus !== 1 || devices)) {
-    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --console, --disk, --net or --rng');
+    throw new UsageError('--restore takes the VM config from the snapshot: it cannot go with --kernel, --cpus, --memory, --console, --disk, --net, --vsock or --rng');
   }
   if (!options.kernel && devices && !options.restore) {
-    throw new UsageError('--console, --disk, --net and --rng need --kernel');
+    throw new UsageError('--console, --disk, --net, --vsock and --rng need --kernel');
   }
   return options;
 }
@@ -213,6 +215,9 @@ function applyValue(options: CliOptions, flag: (typeof VALUE_FLAGS)[number], val
     }
     case '--serial':
       options.serial = parseSerial(value);
+      return;
+    case '--vsock':
+      options.vsock = parseVsockFlag(value);
       return;
     case '--console':
       options.console = parseSerial(value, '--console');

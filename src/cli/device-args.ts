@@ -84,3 +84,9 @@ export function parseNetFlag(text: string): NetFlag {
   for (const key of ['offload_csum', 'offload_tso'] as const) if (kv.has(key)) net[key] = onOff(kv.get(key)!, '--net', key);
   return net;
 }
+
+export function parseVsockFlag(text: string): { cid: number; socket: string; id?: string } {
+  const kv = keyValues(text, '--vsock', ['cid', 'socket', 'id']);
+  if (!kv.has('cid') || !kv.get('socket')) throw new UsageError(`--vsock: expected cid=N,socket=PATH, got '${text}'`);
+  return { cid: count(kv.get('cid')!, '--vsock', 'cid'), socket: kv.get('socket')!, ...(kv.has('id') ? { id: kv.get('id')! } : {}) };
+}

@@ -95,6 +95,7 @@ export async function main(
         ...(options.disks.length > 0 ? { disks: options.disks } : {}),
         ...(options.rng ? { rng: options.rng } : {}),
         ...(options.nets.length > 0 ? { net: options.nets } : {}),
+        ...(options.vsock ? { vsock: options.vsock } : {}),
       });
       await vmm.boot();
     }

@@ -112,9 +112,10 @@ export interface NativeAddon {
   /**
    * Blocks until one of `fds` (eventfds, at most 32) is signalled or `timeoutMs` passes (-1: forever);
    * returns the mask of signalled fds by index, each of them reset. 0 on a timeout or a signal. Only
-   * the first `eventfdCount` (default: all) are eventfds; the rest are reported when readable, unread.
+   * the first `eventfdCount` (default: all) are eventfds; the rest are reported when readable, unread,
+   * or from index `writersFrom` on, when writable.
    */
-  waitEventfds(fds: Int32Array, timeoutMs: number, eventfdCount?: number): number;
+  waitEventfds(fds: Int32Array, timeoutMs: number, eventfdCount?: number, writersFrom?: number): number;
   /** an advisory open-file lock (F_OFD_SETLK) on the whole file: false if another open file holds a conflicting one */
   lockFile(fd: number, exclusive: boolean): boolean;
   /** attaches to (or, with CAP_NET_ADMIN, makes) the tap `name`, with 12-byte virtio-net headers, non-blocking */
@@ -127,6 +128,14 @@ export interface NativeAddon {
   readvNonblocking(fd: number, buffers: Uint8Array[]): number;
   /** writev that returns -errno on failure instead of throwing */
   writevNonblocking(fd: number, buffers: Uint8Array[]): number;
+  /** a non-blocking listening Unix stream socket at `path` (which must not exist) */
+  unixListen(path: string): number;
+  /** a connected non-blocking fd, or -1 when no client waits */
+  unixAccept(listener: number): number;
+  /** a connected non-blocking fd, or -errno */
+  unixConnect(path: string): number;
+  /** shutdown(2): 0 read, 1 write, 2 both */
+  shutdownSocket(fd: number, how: number): void;
   layout: NativeLayout;
 }
 

@@ -6,7 +6,7 @@ import { validateRamSize, MiB } from '../boot/memory-layout.js';
 import { detectPayload } from '../boot/payload.js';
 import { VirtioPlacement } from '../devices/addresses.js';
 import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
-import { parseDisks, parseRng, type DiskConfig, type RngConfig } from './device-config.js';
+import { parseDisks, parseRng, parseVsock, type DiskConfig, type RngConfig, type VsockConfig } from './device-config.js';
 import { parseNets, type NetConfig } from './net-config.js';
 
 import type { ConsoleConfig, ConsoleMode } from '../host/serial-output.js';
@@ -24,6 +24,7 @@ export interface VmConfig {
   rng?: RngConfig;
   /** virtio-net taps, each with its MAC and id (`_net0`, ... unless given) */
   net?: NetConfig[];
+  vsock?: VsockConfig;
 }
 
 /** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
@@ -33,10 +34,10 @@ export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC
 
 // Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
 const UNSUPPORTED_FIELDS = [
-  'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'vsock', 'sgx_epc',
+  'balloon', 'fs', 'pmem', 'devices', 'user_devices', 'vdpa', 'sgx_epc',
   'numa', 'tpm', 'landlock_rules', 'pvpanic', 'iommu', 'watchdog', 'pci_segments', 'platform', 'rate_limit_groups',
 ] as const;
-const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console', 'disks', 'rng', 'net']);
+const KNOWN_FIELDS = new Set(['cpus', 'memory', 'payload', 'kernel', 'cmdline', 'initramfs', 'serial', 'console', 'disks', 'rng', 'net', 'vsock']);
 
 function parseConsole(value: unknown, name: string, fallback: ConsoleMode): ConsoleConfig {
   if (value === undefined || value === null) return { mode: fallback };
@@ -140,9 +141,10 @@ export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } 
   const serial = parseConsole(input.serial, 'serial', 'Null');
   const console = parseConsole(input.console, 'console', 'Off');
   if (serial.mode === 'Tty' && console.mode === 'Tty') throw invalid('serial and console cannot both be Tty: the terminal has one input');
-  const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}), ...(net.length > 0 ? { net } : {}) };
-  const count = disks.length + (rng ? 1 : 0) + net.length + (console.mode !== 'Off' ? 1 : 0);
-  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng and console), got ${count}`);
+  const vsock = parseVsock(input.vsock, options.checkFiles !== false);
+  const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}), ...(net.length > 0 ? { net } : {}), ...(vsock ? { vsock } : {}) };
+  const count = disks.length + (rng ? 1 : 0) + net.length + (vsock ? 1 : 0) + (console.mode !== 'Off' ? 1 : 0);
+  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console), got ${count}`);
 
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },

@@ -1,7 +1,8 @@
-// The virtio parts of a VmConfig, in Cloud Hypervisor's shape: `disks: [DiskConfig]` and
-// `rng: RngConfig`. Fields nodevmm does not implement are accepted at Cloud Hypervisor's defaults and
+// The virtio parts of a VmConfig, in Cloud Hypervisor's shape: `disks: [DiskConfig]`,
+// `rng: RngConfig` and `vsock: VsockConfig` (nets are net-config.ts's). Fields nodevmm does not implement are accepted at Cloud Hypervisor's defaults and
 // refused by name otherwise; paths are checked now, so a missing image fails at vm.create.
 import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
 
 export interface DiskConfig {
@@ -75,4 +76,33 @@ export function parseRng(value: unknown, checkFiles: boolean): RngConfig | undef
     }
   }
   return { src };
+}
+
+export interface VsockConfig {
+  /** the guest's CID (3 and up: 0-2 are the hypervisor's and the host's) */
+  cid: number;
+  /** the host side's Unix socket; guest connections to host port P go to `socket`_P */
+  socket: string;
+  id: string;
+}
+
+export function parseVsock(value: unknown, checkFiles: boolean): VsockConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalid('vsock must be an object with cid and socket');
+  if (value.cid === undefined) throw invalid('vsock.cid is required');
+  const cid = integerField(value.cid, 'vsock.cid', 3, 0xffff_fffe);
+  const socket = stringField(value.socket, 'vsock.socket');
+  if (!socket) throw invalid('vsock.socket is required');
+  // room for the longest `_PORT` suffix in sun_path's 107 bytes
+  if (Buffer.byteLength(socket) > 96) throw invalid(`vsock.socket ${socket} is longer than 96 bytes (a Unix socket path has at most 107, and _PORT follows it)`);
+  const id = stringField(value.id, 'vsock.id') ?? '_vsock0';
+  checkOtherFields(value, 'vsock', ['cid', 'socket', 'id'], { iommu: false, pci_segment: 0 });
+  if (checkFiles) {
+    try {
+      if (!statSync(dirname(socket)).isDirectory()) throw new Error('ENOTDIR');
+    } catch {
+      throw invalid(`vsock.socket ${socket}: its directory does not exist`);
+    }
+  }
+  return { cid, socket, id };
 }

@@ -2,7 +2,7 @@
 // source, and its device thread. They live from the VM's boot to its stop; reboots and restores keep
 // them and attach them to each new build. Opening is all or nothing: a missing or locked image closes
 // what was opened and fails with a message naming the path.
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, rmSync } from 'node:fs';
 import { native } from '../kvm/native.js';
 import { VmmError } from '../errors.js';
 import { virtioPlacement } from '../devices/addresses.js';
@@ -12,6 +12,8 @@ import { netDeviceInfo } from '../devices/virtio/net.js';
 import type { NetConfig } from './net-config.js';
 import { consoleDeviceInfo } from '../devices/virtio/console.js';
 import type { ConsoleConfig } from '../host/serial-output.js';
+import { vsockDeviceInfo } from '../devices/virtio/vsock.js';
+import type { VsockConfig } from './device-config.js';
 import { VirtioDeviceThread } from '../actors/virtio-device-thread.js';
 import type { BackendSpec } from '../devices/virtio/backends.js';
 import type { VirtioDeviceInfo } from '../devices/virtio/transport-state.js';
@@ -31,6 +33,7 @@ interface OpenDevice {
   thread: VirtioDeviceThread;
   /** the fds the device owns (closed with it) */
   files: number[];
+  cleanup?: () => void;
 }
 
 interface Planned {
@@ -40,6 +43,8 @@ interface Planned {
   backend: BackendSpec;
   /** the console's pty */
   ptyPath?: string;
+  /** after the files are closed (the vsock's socket path is removed) */
+  cleanup?: () => void;
 }
 
 export class VirtioDevices {
@@ -51,7 +56,7 @@ export class VirtioDevices {
 
   /** Whether `config` has any virtio device (a VMM without any keeps no VirtioDevices at all). */
   static wanted(config: VmConfig): boolean {
-    return (config.disks?.length ?? 0) > 0 || (config.net?.length ?? 0) > 0 || config.rng !== undefined || config.console.mode !== 'Off';
+    return (config.disks?.length ?? 0) > 0 || (config.net?.length ?? 0) > 0 || config.rng !== undefined || config.vsock !== undefined || config.console.mode !== 'Off';
   }
 
   static open(config: VmConfig, deps: VirtioDevicesDeps): VirtioDevices {
@@ -61,6 +66,7 @@ export class VirtioDevices {
       (config.disks ?? []).forEach((disk, i) => planned.push(openDisk(disk, `disks[${i}].path`)));
       (config.net ?? []).forEach((net, i) => planned.push(openNet(net, `net[${i}]`)));
       if (config.rng) planned.push(openRng(config.rng.src));
+      if (config.vsock) planned.push(openVsock(config.vsock));
       if (config.console.mode !== 'Off') planned.push(openConsole(config.console));
       planned.forEach((plan, index) => {
         const thread = new VirtioDeviceThread({
@@ -70,12 +76,15 @@ export class VirtioDevices {
           onEvent: (name) => deps.onEvent(plan.id, name),
           log: deps.log,
         });
-        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, files: plan.files });
+        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, files: plan.files, ...(plan.cleanup ? { cleanup: plan.cleanup } : {}) });
       });
       return new VirtioDevices(devices, planned.find((plan) => plan.ptyPath)?.ptyPath);
     } catch (error) {
       for (const device of devices) void device.thread.close().catch(() => {});
-      for (const plan of planned) plan.files.forEach((fd) => closeSync(fd));
+      for (const plan of planned) {
+        plan.files.forEach((fd) => closeSync(fd));
+        plan.cleanup?.();
+      }
       throw error;
     }
   }
@@ -105,7 +114,10 @@ export class VirtioDevices {
   /** Ends the device threads and closes the images (which drops their locks). */
   async close(): Promise<void> {
     await this.each((thread) => thread.close());
-    for (const device of this.devices) device.files.forEach((fd) => closeSync(fd));
+    for (const device of this.devices) {
+      device.files.forEach((fd) => closeSync(fd));
+      device.cleanup?.();
+    }
   }
 
   private async each(step: (thread: VirtioDeviceThread) => Promise<void>): Promise<void> {
@@ -193,4 +205,22 @@ function openConsole(console: ConsoleConfig): Planned {
     }
     default: return plan([], null, null);
   }
+}
+
+/** The vsock's host side: a listening socket at its path (a stale socket there is replaced). */
+function openVsock(vsock: VsockConfig): Planned {
+  let listener: number;
+  try {
+    if (lstatSync(vsock.socket, { throwIfNoEntry: false })?.isSocket()) rmSync(vsock.socket);
+    listener = native().unixListen(vsock.socket);
+  } catch (error) {
+    throw new VmmError('invalid-config', `vsock.socket ${vsock.socket} cannot be listened on (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return {
+    id: vsock.id,
+    files: [listener],
+    info: vsockDeviceInfo(vsock.cid),
+    backend: { kind: 'vsock', options: { cid: vsock.cid, listener, path: vsock.socket } },
+    cleanup: () => rmSync(vsock.socket, { force: true }),
+  };
 }

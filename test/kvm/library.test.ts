@@ -110,7 +110,7 @@ test('invalid configs are refused at createVm, naming the field', async (t) => {
     [{ ...config('hello'), memory: { size: 2 ** 50 } }, /memory\.size/],
     [{ ...config('hello'), disks: [{ path: '/tmp/nodevmm-no-such-image' }] }, /disks\[0\]\.path \/tmp\/nodevmm-no-such-image does not exist/],
     [{ ...config('hello'), net: [{ mac: '52:54:00:00:00:01' }] }, /net\[0\] needs a tap \(a name\) or fds/],
-    [{ ...config('hello'), vsock: { cid: 3, socket: '/tmp/v' } }, /vsock is not supported/],
+    [{ ...config('hello'), fs: [{ tag: 'x', socket: '/tmp/v' }] }, /fs is not supported/],
     [{ ...config('hello'), frobs: 1 }, /unknown VmConfig field: frobs/],
     ['not an object', /must be a JSON object/],
   ];

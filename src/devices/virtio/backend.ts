@@ -15,6 +15,12 @@ export interface FdIo {
   writev(fd: number, buffers: Uint8Array[]): number;
 }
 
+/** A host fd the device thread polls for the backend: readable, or writable with `write`. */
+export interface HostWatch {
+  fd: number;
+  write?: boolean;
+}
+
 export interface VirtioBackend {
   /**
    * Serves one request of `queue`; returns the bytes it wrote into the request's writable buffers,
@@ -26,4 +32,10 @@ export interface VirtioBackend {
   readonly sources?: readonly QueueSource[];
   /** The driver started the device with `features` accepted. */
   activate?(features: bigint): void;
+  /** Host-side fds to watch while the device runs (a listening socket; a socket with output to flush). */
+  hostWatches?(): readonly HostWatch[];
+  /** A watched host fd is ready; returns the mask of queues (bit q) that now have work. */
+  hostReady?(fd: number): number;
+  /** The mask of queues with work of the backend's own (replies to deliver), looked at after each serve. */
+  pendingQueues?(): number;
 }

@@ -4,12 +4,14 @@ import { BlockDevice, type BlockOptions } from './block.js';
 import { NetDevice, type NetOptions, type TapIo } from './net.js';
 import { RngDevice } from './rng.js';
 import { ConsoleDevice, type ConsoleOptions } from './console.js';
+import { VsockDevice, type SocketIo, type VsockOptions } from './vsock.js';
 
-export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number } | { kind: 'net'; options: NetOptions } | { kind: 'console'; options: ConsoleOptions };
+export type BackendSpec = { kind: 'block'; options: BlockOptions } | { kind: 'rng'; fd: number } | { kind: 'net'; options: NetOptions } | { kind: 'console'; options: ConsoleOptions } | { kind: 'vsock'; options: VsockOptions };
 
 /** What the backends need from the thread's addon. */
 export interface BackendHost {
   tap: TapIo;
+  sockets: SocketIo;
 }
 
 export function makeBackend(spec: BackendSpec, host: BackendHost): VirtioBackend {
@@ -18,5 +20,6 @@ export function makeBackend(spec: BackendSpec, host: BackendHost): VirtioBackend
     case 'rng': return new RngDevice({ fd: spec.fd });
     case 'net': return new NetDevice(spec.options, host.tap);
     case 'console': return new ConsoleDevice(spec.options, host.tap);
+    case 'vsock': return new VsockDevice(spec.options, host.sockets);
   }
 }

@@ -9,7 +9,7 @@
 // that posts none leaves the data in the tap and costs nothing.
 import type { GuestRam } from '../../boot/guest-ram.js';
 import type { SharedState } from '../shared-state.js';
-import type { QueueSource, VirtioBackend } from './backend.js';
+import type { HostWatch, QueueSource, VirtioBackend } from './backend.js';
 import { Feature, Interrupt, Status } from './constants.js';
 import { SplitQueue } from './queue.js';
 import { Q, queueWord, W } from './transport-state.js';
@@ -63,13 +63,45 @@ export class DeviceRunner {
       return;
     }
     if (!this.active) return;
-    for (let q = 0; q < this.queueCount; q++) if (mask & (1 << q)) this.serve(q);
+    // the backend's replies to one queue may be work for another (vsock answers on its receive queue)
+    for (let round = 0; mask !== 0 && round < 4 && !this.broken; round++) {
+      for (let q = 0; q < this.queueCount; q++) if (mask & (1 << q)) this.serve(q);
+      mask = this.guard(() => this.backend.pendingQueues?.() ?? 0);
+    }
+  }
+
+  /** Runs a backend hook; a throw breaks the device as a bad queue does. */
+  private guard(hook: () => number): number {
+    try {
+      return hook();
+    } catch (error) {
+      this.fail(error);
+      return 0;
+    }
   }
 
   /** The sources to watch now: those whose queues wait for data (none while stopped or quiesced). */
   watchedSources(): QueueSource[] {
     if (!this.active || this.quiesced || this.broken || this.waitingOnSource.size === 0) return [];
     return (this.backend.sources ?? []).filter((source) => this.waitingOnSource.has(source.queue));
+  }
+
+  /** The backend's own host fds to watch now (none while stopped or quiesced). */
+  watchedHostFds(): readonly HostWatch[] {
+    if (!this.active || this.quiesced || this.broken) return [];
+    return this.backend.hostWatches?.() ?? [];
+  }
+
+  /** Watched fds are ready: sources' queues are served, host fds go to the backend. */
+  ready(fds: readonly number[]): void {
+    let mask = 0;
+    const hostFds = new Set(this.watchedHostFds().map((watch) => watch.fd));
+    for (const fd of new Set(fds)) {
+      const source = this.backend.sources?.find((s) => s.fd === fd);
+      if (source) mask |= 1 << source.queue;
+      if (hostFds.has(fd)) mask |= this.guard(() => this.backend.hostReady?.(fd) ?? 0);
+    }
+    if (mask) this.kick(mask);
   }
 
   /**

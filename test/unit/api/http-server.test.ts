@@ -182,7 +182,7 @@ test('vm.create: malformed JSON, no body and invalid configs are 400 with a mess
     [config({ disks: [{ path: guestPath('poweroff'), vhost_user: true }] }), /disks\[0\]\.vhost_user is not supported/],
     [config({ net: [{ tap: 'tap0', mac: 'nope' }] }), /net\[0\]\.mac 'nope' is not a MAC address/],
     [config({ net: [{ tap: 'tap0', vhost_user: true }] }), /net\[0\]\.vhost_user is not supported/],
-    [config({ vsock: { cid: 3, socket: '/tmp/v' } }), /vsock is not supported/],
+    [config({ fs: [{ tag: 'x', socket: '/tmp/v' }] }), /fs is not supported/],
     [config({ bogus: 1 }), /unknown VmConfig field: bogus/],
     [JSON.stringify({ memory: { size: 32 << 20 } }), /payload\.kernel is required/],
   ];
