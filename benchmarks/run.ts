@@ -2,7 +2,7 @@
 // inside, lifecycle latency, footprint, live migration and snapshot/restore, and virtio-blk throughput against QEMU.
 // Prints tables, writes benchmarks/results/<date>.json and <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
 //
-//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration,virtio-blk]
+//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration,virtio-blk,virtio-net]
 //   node dist/benchmarks/run.js --from benchmarks/results/<date>.json     (tables and plot again)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { loadCallCostAddons } from './experiments/call-cost/addons.js';
 import { measureVmBuildCosts } from './experiments/vm-build-costs.js';
 import { measureMigration } from './migration.js';
 import { measureVirtioBlk } from './virtio-blk.js';
+import { measureVirtioNet } from './virtio-net.js';
 import { FLOOR, RESULTS, guest } from './lib/paths.js';
 import { describeMachine } from './report/machine.js';
 import { KINDS, SYSTEMS, plot, render, type Results, type Suite } from './report/render.js';
@@ -30,7 +31,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration', 'virtio-blk'] };
+  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration', 'virtio-blk', 'virtio-net'] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') Object.assign(options, { rounds: 3, n: 50_000 });
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   if (has('footprint')) results.footprint = await measureFootprint(['floor', 'qemu', 'nodevmm', 'nodevmm-lib'], 3);
   if (has('migration')) results.migration = await measureMigration({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   if (has('virtio-blk')) results.virtioBlk = await measureVirtioBlk({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
+  if (has('virtio-net')) results.virtioNet = await measureVirtioNet({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   results.machineAfter = describeMachine();
 
   process.stdout.write(render(results));

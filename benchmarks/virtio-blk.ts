@@ -28,7 +28,8 @@ export interface VirtioBlkResult {
   ratio: Record<BlkTest, { values: number[]; summary: Summary }>;
 }
 
-function guestFiles(): { bzImage: string; initramfs: string } {
+/** Debian's kernel and the virtio initramfs (also the net benchmark's guest). */
+export function linuxGuestFiles(): { bzImage: string; initramfs: string } {
   const read = (file: string, key: string): string => {
     const path = join(ROOT, '.cache', 'linux', file);
     if (!existsSync(path)) throw new Error(`${path} is missing: run sh scripts/linux/fetch-guest.sh and fetch-virtio.sh`);
@@ -80,7 +81,7 @@ function runOnce(system: BlkSystem, guest: { bzImage: string; initramfs: string 
 }
 
 export async function measureVirtioBlk(options: { rounds: number; timeoutMs?: number; log: (line: string) => void }): Promise<VirtioBlkResult> {
-  const guest = guestFiles();
+  const guest = linuxGuestFiles();
   const image = join(tmpdir(), `nodevmm-bench-disk-${process.pid}.img`);
   writeFileSync(image, randomBytes(IMAGE_MIB << 20)); // data, not holes: reads must move bytes
   const samples = Object.fromEntries(BLK_SYSTEMS.map((s) => [s, Object.fromEntries(BLK_TESTS.map((t) => [t, [] as number[]]))])) as Record<BlkSystem, Record<BlkTest, number[]>>;

@@ -3,6 +3,7 @@ import type { ExitLatencyResult } from '../exit-latency.js';
 import type { InsideResult, Level } from '../inside/exit-profile.js';
 import type { LifecycleResult } from '../lifecycle.js';
 import type { VirtioBlkResult } from '../virtio-blk.js';
+import type { VirtioNetResult } from '../virtio-net.js';
 import type { LinuxBootResult } from '../linux-boot.js';
 import type { FootprintResult } from '../footprint.js';
 import type { ExitCountCheck } from '../verify-exits.js';
@@ -16,7 +17,7 @@ import { plotPerExit, type PlotPanel } from './plot.js';
 import { micros, millis, ratio, table } from './table.js';
 import type { Summary } from '../lib/stats.js';
 
-export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration' | 'virtio-blk';
+export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration' | 'virtio-blk' | 'virtio-net';
 
 export interface Results {
   machine: MachineNote;
@@ -28,6 +29,7 @@ export interface Results {
   lifecycle?: LifecycleResult;
   linuxBoot?: LinuxBootResult;
   virtioBlk?: VirtioBlkResult;
+  virtioNet?: VirtioNetResult;
   vmBuild?: VmBuildCosts;
   footprint?: FootprintResult;
   migration?: MigrationResult;
@@ -138,6 +140,14 @@ export function render(r: Results): string {
     const rows = (['nodevmm', 'qemu'] as const).map((s) => [s === 'qemu' ? 'QEMU -M microvm' : s, figure(v.results[s].seqwrite.summary, 1), figure(v.results[s].seqread.summary, 1), figure(v.results[s].randread.summary, 0)]);
     rows.push(['**nodevmm / QEMU** (goal ≥ 1.00)', figure(v.ratio.seqwrite.summary, 2), figure(v.ratio.seqread.summary, 2), figure(v.ratio.randread.summary, 2)]);
     out.push(table(['system', 'sequential write MB/s', 'sequential read MB/s', '4 KiB random read IOPS'], rows));
+  }
+  const n = r.virtioNet;
+  if (n) {
+    out.push(`\n### virtio-net in Debian's kernel over a tap (TCP, ${n.bytes >> 20} MiB, busybox nc), MB/s, median [q1–q3]`);
+    const figure = (s: Summary, digits: number) => `${s.median.toFixed(digits)} [${s.q1.toFixed(digits)}–${s.q3.toFixed(digits)}]`;
+    const rows = (['nodevmm', 'qemu'] as const).map((s) => [s === 'qemu' ? 'QEMU -M microvm (vhost off)' : s, figure(n.results[s].tx.summary, 1), figure(n.results[s].rx.summary, 1)]);
+    rows.push(['**nodevmm / QEMU** (goal ≥ 1.00)', figure(n.ratio.tx.summary, 2), figure(n.ratio.rx.summary, 2)]);
+    out.push(table(['system', 'guest → host', 'host → guest'], rows));
   }
   return out.join('\n') + '\n';
 }
