@@ -28,9 +28,9 @@ const SUITES: Record<string, Suite> = {
     avaArgs: [],
     unitFiles: ['dist/test/unit/**/*.test.js'],
     guestFiles: ['dist/test/kvm/**/*.test.js'],
-    // package.json's ava timeout is 2m. One test file at a time in the box: two at once (ava's
-    // default there) froze the box's kernel (docs/DECISIONS.md, "The box runs one test file at a time").
-    boxAvaArgs: [`--timeout=${2 * BOX_SCALE}m`, '--concurrency=1'],
+    // package.json's ava timeout is 2m. One test at a time in the box: two files at once, and later
+    // a file's tests at once, froze it (docs/DECISIONS.md, "The box runs one test at a time").
+    boxAvaArgs: [`--timeout=${2 * BOX_SCALE}m`, '--concurrency=1', '--serial'],
     boxTimeoutSeconds: 40 * 60,
     needsHardwareVirtualization: false,
   },
