@@ -60,6 +60,8 @@ interface Connection {
   guestEnded: boolean;
   /** a CREDIT_UPDATE waits in the replies */
   updateQueued: boolean;
+  /** the guest closed: close the socket once `pending` is written */
+  closing: boolean;
 }
 
 export function vsockDeviceInfo(cid: number): VirtioDeviceInfo {
@@ -130,9 +132,9 @@ export class VsockDevice implements VirtioBackend {
       const n = this.io.readv(c.fd, dropLastBytes(payload, byteLength(payload) - limit));
       if (n < 0) continue;
       if (n === 0) {
-        // the host program closed (or half-closed) its side: the guest reads EOF
+        // the host program half-closed (or closed) its side: the guest reads EOF, and may still send
         c.hostEnded = true;
-        return this.put(chain, this.header(c, Op.SHUTDOWN, Shutdown.RCV | Shutdown.SEND));
+        return this.put(chain, this.header(c, Op.SHUTDOWN, Shutdown.SEND));
       }
       c.txCnt = (c.txCnt + n) >>> 0;
       // move this connection to the back: the others get the next buffer
@@ -172,11 +174,11 @@ export class VsockDevice implements VirtioBackend {
       }
       case Op.SHUTDOWN:
         if (!c) return this.reset(h);
-        if ((h.flags & (Shutdown.RCV | Shutdown.SEND)) === (Shutdown.RCV | Shutdown.SEND)) return this.close(c, true);
-        if (h.flags & Shutdown.SEND) {
-          c.guestEnded = true;
-          this.flush(c);
-        }
+        // the guest sends no more: what it sent still goes out, then the socket is half-closed, or
+        // (both directions ended) closed, with RST telling the guest the connection is gone
+        if (h.flags & Shutdown.SEND) c.guestEnded = true;
+        if ((h.flags & (Shutdown.RCV | Shutdown.SEND)) === (Shutdown.RCV | Shutdown.SEND)) c.closing = true;
+        this.flush(c);
         return 0;
       case Op.RST:
         if (c) this.close(c, false);
@@ -253,6 +255,10 @@ export class VsockDevice implements VirtioBackend {
       c.fwdCnt = (c.fwdCnt + n) >>> 0;
       c.pending = skipBytes(c.pending, n);
     }
+    if (c.pending.length === 0 && c.closing) {
+      this.close(c, true);
+      return;
+    }
     if (c.pending.length === 0 && c.guestEnded) this.io.shutdown(c.fd, 1);
     if (!c.updateQueued && ((c.fwdCnt - c.fwdCntSent) >>> 0) >= BUFFER_BYTES / 4) {
       c.updateQueued = true;
@@ -299,7 +305,7 @@ export class VsockDevice implements VirtioBackend {
 const key = (localPort: number, peerPort: number): string => `${localPort}:${peerPort}`;
 
 function connection(fd: number, localPort: number, peerPort: number, state: Connection['state']): Connection {
-  return { fd, localPort, peerPort, state, line: '', peerBufAlloc: 0, peerFwdCnt: 0, txCnt: 0, fwdCnt: 0, fwdCntSent: 0, pending: [], hostEnded: false, guestEnded: false, updateQueued: false };
+  return { fd, localPort, peerPort, state, line: '', peerBufAlloc: 0, peerFwdCnt: 0, txCnt: 0, fwdCnt: 0, fwdCntSent: 0, pending: [], hostEnded: false, guestEnded: false, updateQueued: false, closing: false };
 }
 
 /** Bytes the guest's socket can take from us now. */

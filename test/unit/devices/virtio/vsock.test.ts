@@ -124,3 +124,19 @@ test('the guest breaking the rules: wrong CIDs are dropped, RW on no connection 
   t.like(receive(device)!.h, { op: Op.RST });
   t.throws(() => device.handle(VSOCK_RX_QUEUE, { head: 0, readable: [], writable: [new Uint8Array(8)] }), { message: /smaller than the 44-byte header/ });
 });
+
+test('a host half-close tells the guest SEND only (it may still answer); a guest close writes what it sent, then RST', (t) => {
+  const { io, device } = setup();
+  io.listeners.set('/run/v.sock_6000', 50);
+  device.handle(VSOCK_TX_QUEUE, packet(header(Op.REQUEST)));
+  receive(device);
+  io.inbound.set(50, []);
+  const fakeEof = io.readv;
+  io.readv = (fd, buffers) => (fd === 50 ? 0 : fakeEof(fd, buffers));
+  t.like(receive(device)!.h, { op: Op.SHUTDOWN, flags: 2 });
+  device.handle(VSOCK_TX_QUEUE, packet(header(Op.RW), new TextEncoder().encode('late')));
+  device.handle(VSOCK_TX_QUEUE, packet(header(Op.SHUTDOWN, { flags: 3 })));
+  t.is(new TextDecoder().decode(Uint8Array.from(io.outbound.get(50)!)), 'late');
+  t.deepEqual(io.closed, [50]);
+  t.like(receive(device)!.h, { op: Op.RST });
+});
