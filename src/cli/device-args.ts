@@ -32,6 +32,11 @@ function onOff(value: string, flag: string, key: string): boolean {
   throw new UsageError(`${flag}: ${key} must be on or off, got '${value}'`);
 }
 
+function count(value: string, flag: string, key: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: ${key} must be a number, got '${value}'`);
+  return Number(value);
+}
+
 export function parseDiskFlag(text: string): DiskFlag {
   const kv = keyValues(text, '--disk', ['path', 'readonly', 'id', 'queue_size', 'serial']);
   const path = kv.get('path');
@@ -40,11 +45,7 @@ export function parseDiskFlag(text: string): DiskFlag {
   if (kv.has('readonly')) disk.readonly = onOff(kv.get('readonly')!, '--disk', 'readonly');
   if (kv.has('id')) disk.id = kv.get('id')!;
   if (kv.has('serial')) disk.serial = kv.get('serial')!;
-  if (kv.has('queue_size')) {
-    const size = kv.get('queue_size')!;
-    if (!/^\d+$/.test(size)) throw new UsageError(`--disk: queue_size must be a number, got '${size}'`);
-    disk.queue_size = Number(size);
-  }
+  if (kv.has('queue_size')) disk.queue_size = count(kv.get('queue_size')!, '--disk', 'queue_size');
   return disk;
 }
 
@@ -66,11 +67,6 @@ export interface NetFlag {
   offload_tso?: boolean;
   ip?: string;
   mask?: string;
-}
-
-function count(value: string, flag: string, key: string): number {
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: ${key} must be a number, got '${value}'`);
-  return Number(value);
 }
 
 export function parseNetFlag(text: string): NetFlag {

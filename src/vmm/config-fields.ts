@@ -26,6 +26,20 @@ export function integerField(value: unknown, name: string, min: number, max: num
   return value;
 }
 
+export function booleanField(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`);
+  return value;
+}
+
+/** A virtqueue's size (Cloud Hypervisor's queue_size): a power of 2 from 2 to 32768, `fallback` if absent. */
+export function queueSizeField(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  const size = integerField(value, name, 2, 32768);
+  if ((size & (size - 1)) !== 0) throw invalid(`${name} must be a power of 2, got ${size}`);
+  return size;
+}
+
 export function stringField(value: unknown, name: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw invalid(`${name} must be a string`);

@@ -3,7 +3,7 @@
 // refused by name otherwise; paths are checked now, so a missing image fails at vm.create.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkOtherFields, checkReadableFile, integerField, invalid, isObject, stringField } from './config-fields.js';
+import { booleanField, checkOtherFields, checkReadableFile, integerField, invalid, isObject, queueSizeField, stringField } from './config-fields.js';
 
 export interface DiskConfig {
   path: string;
@@ -21,12 +21,6 @@ export interface RngConfig {
 const DISK_DEFAULTS = { direct: false, iommu: false, num_queues: 1, vhost_user: false, pci_segment: 0, backing_files: false, sparse: true, image_type: 'Raw' };
 export const DEFAULT_QUEUE_SIZE = 128;
 export const DEFAULT_RNG_SOURCE = '/dev/urandom';
-
-function booleanField(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`);
-  return value;
-}
 
 function checkWritable(path: string, name: string): void {
   try {
@@ -49,8 +43,7 @@ export function parseDisks(value: unknown, checkFiles: boolean): DiskConfig[] {
     const id = stringField(disk.id, `${name}.id`) ?? `_disk${i}`;
     if (ids.has(id)) throw invalid(`${name}.id ${id} is used by another disk`);
     ids.add(id);
-    const queueSize = disk.queue_size === undefined || disk.queue_size === null ? DEFAULT_QUEUE_SIZE : integerField(disk.queue_size, `${name}.queue_size`, 2, 32768);
-    if ((queueSize & (queueSize - 1)) !== 0) throw invalid(`${name}.queue_size must be a power of 2, got ${queueSize}`);
+    const queueSize = queueSizeField(disk.queue_size, `${name}.queue_size`, DEFAULT_QUEUE_SIZE);
     const serial = stringField(disk.serial, `${name}.serial`);
     checkOtherFields(disk, name, ['path', 'readonly', 'id', 'queue_size', 'serial', 'lock_granularity'], DISK_DEFAULTS);
     if (checkFiles) {

@@ -4,7 +4,7 @@
 // implement are accepted at Cloud Hypervisor's defaults and refused by name otherwise.
 import { randomBytes } from 'node:crypto';
 import { parseMac } from '../devices/virtio/net.js';
-import { checkOtherFields, integerField, invalid, isObject, stringField } from './config-fields.js';
+import { booleanField, checkOtherFields, integerField, invalid, isObject, queueSizeField, stringField } from './config-fields.js';
 
 export interface NetConfig {
   tap?: string;
@@ -26,12 +26,6 @@ export function randomMac(): string {
   const bytes = randomBytes(6);
   bytes[0] = (bytes[0] & 0xfc) | 0x02;
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-function flag(value: unknown, name: string): boolean {
-  if (value === undefined || value === null) return true;
-  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`);
-  return value;
 }
 
 export function parseNets(value: unknown): NetConfig[] {
@@ -56,8 +50,7 @@ export function parseNets(value: unknown): NetConfig[] {
     if (ids.has(id)) throw invalid(`${name}.id ${id} is used by another net`);
     ids.add(id);
     const numQueues = net.num_queues === undefined || net.num_queues === null ? 2 : integerField(net.num_queues, `${name}.num_queues`, 2, 2);
-    const queueSize = net.queue_size === undefined || net.queue_size === null ? DEFAULT_NET_QUEUE_SIZE : integerField(net.queue_size, `${name}.queue_size`, 2, 32768);
-    if ((queueSize & (queueSize - 1)) !== 0) throw invalid(`${name}.queue_size must be a power of 2, got ${queueSize}`);
+    const queueSize = queueSizeField(net.queue_size, `${name}.queue_size`, DEFAULT_NET_QUEUE_SIZE);
     checkOtherFields(net, name, ['tap', 'fds', 'mac', 'id', 'num_queues', 'queue_size', 'offload_csum', 'offload_tso'], NET_DEFAULTS);
     return {
       ...(tap !== undefined ? { tap } : {}),
@@ -66,8 +59,8 @@ export function parseNets(value: unknown): NetConfig[] {
       id,
       num_queues: numQueues,
       queue_size: queueSize,
-      offload_csum: flag(net.offload_csum, `${name}.offload_csum`),
-      offload_tso: flag(net.offload_tso, `${name}.offload_tso`),
+      offload_csum: booleanField(net.offload_csum, `${name}.offload_csum`, true),
+      offload_tso: booleanField(net.offload_tso, `${name}.offload_tso`, true),
     };
   });
 }
