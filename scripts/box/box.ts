@@ -3,15 +3,22 @@
 // machine's / is shared into it over 9p, and the command runs chrooted there, in the same working
 // directory, with the same environment. scripts/box/README.md has the whole picture.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, freemem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeJob } from './job.js';
 import { repoRoot } from './repo.js';
 import { UP_MARKER, findTrouble, logTail, type Trouble } from './kernel-log.js';
+import { askMonitor, describeRips, monitorArgs } from './monitor.js';
 
-/** Exit statuses of the box itself, beside the command's own (timeout(1)'s and a shell's conventions). */
-export const BoxStatus = { TIMED_OUT: 124, BOX_FAILED: 125 } as const;
+/**
+ * Exit statuses of the box itself, beside the command's own (timeout(1)'s and a shell's conventions).
+ * FROZE: the box's heartbeat stopped, its CPUs no longer run (docs/DECISIONS.md, "The box's freeze").
+ */
+export const BoxStatus = { TIMED_OUT: 124, BOX_FAILED: 125, FROZE: 126 } as const;
+
+/** The box's /init writes its kernel log at least every 10 s; this long a silence is a frozen box. */
+export const FROZEN_AFTER_SECONDS = 90;
 
 export const DEFAULT_KVM_AMD_PARAMS = 'npt=0';
 
@@ -86,10 +93,17 @@ function defaultMemory(): string {
   return halfFreeMiB >= 8192 ? '8G' : `${Math.max(1024, halfFreeMiB)}M`;
 }
 
+/** The box kernel's text symbols, beside it in the cache: written by the box's /init when missing. */
+function kallsymsPath(prepared: Prepared): string {
+  return join(dirname(prepared.BOX_KERNEL), 'kallsyms');
+}
+
 export function qemuArgs(prepared: Prepared, jobDir: string, options: Required<Pick<BoxOptions, 'cpus' | 'memory' | 'cpuModel' | 'cache9p' | 'kvmAmdParams'>>): string[] {
   // loglevel=5: the boot's info messages cost ~0.6 s on an emulated UART; warnings and errors (a soft
   // lockup's stack, an oops) still print.
-  const cmdline = ['console=ttyS0', 'loglevel=5', 'panic=-1', `box_job=${join(jobDir, 'job.sh')}`, `box_9p_cache=${options.cache9p}`];
+  // nokaslr: a frozen box's registers read against the symbols its first run saved (kallsymsPath).
+  const cmdline = ['console=ttyS0', 'loglevel=5', 'panic=-1', 'nokaslr', `box_job=${join(jobDir, 'job.sh')}`, `box_9p_cache=${options.cache9p}`];
+  if (!existsSync(kallsymsPath(prepared))) cmdline.push(`box_kallsyms=${kallsymsPath(prepared)}`);
   if (options.kvmAmdParams) cmdline.push(`box_kvm_amd=${options.kvmAmdParams.trim().split(/\s+/).join(',')}`);
   return [
     ...['-accel', 'tcg,thread=multi', '-cpu', options.cpuModel, '-smp', String(options.cpus), '-m', options.memory],
@@ -99,6 +113,7 @@ export function qemuArgs(prepared: Prepared, jobDir: string, options: Required<P
     ...['-chardev', `file,id=klog,path=${join(jobDir, 'kernel.log')}`, '-serial', 'chardev:klog'],
     ...['-chardev', 'stdio,id=out,signal=off', '-serial', 'chardev:out'],
     ...['-virtfs', 'local,path=/,mount_tag=host,security_model=passthrough,multidevs=remap'],
+    ...monitorArgs(join(jobDir, 'monitor.sock')),
   ];
 }
 
@@ -145,9 +160,22 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
     qemu.kill('SIGTERM');
     setTimeout(() => qemu.kill('SIGKILL'), 5000).unref();
   };
+  // A frozen box: its registers into the job directory and the log, then the stop.
+  let freezing = false;
+  const frozen = async (silentSeconds: number): Promise<void> => {
+    freezing = true;
+    const registers = await askMonitor(join(jobDir, 'monitor.sock'), ['info cpus', 'info registers -a']);
+    writeFileSync(join(jobDir, 'frozen-registers.txt'), registers);
+    const rips = describeRips(registers, kallsymsPath(prepared));
+    stop(BoxStatus.FROZE, `the box froze: no heartbeat for ${silentSeconds.toFixed(0)} s; ${rips.join('; ') || 'no registers from its monitor'} (all registers in ${join(jobDir, 'frozen-registers.txt')})`);
+  };
+  let logLength = 0;
+  let lastGrowth = 0;
   // The kernel log is a file QEMU appends to; a look twice a second finds the markers in time.
   const watch = setInterval(() => {
     const text = kernelLog();
+    if (text.length !== logLength) [logLength, lastGrowth] = [text.length, seconds()];
+    if (bootSeconds !== undefined && !freezing && seconds() - lastGrowth > FROZEN_AFTER_SECONDS) void frozen(seconds() - lastGrowth);
     if (bootSeconds === undefined && text.includes(UP_MARKER)) {
       bootSeconds = seconds();
       progress(`up in ${bootSeconds.toFixed(1)} s: /dev/kvm ready, running ${options.command.join(' ')}`);

@@ -46,6 +46,15 @@ ip link set lo up || fail "bringing up the loopback interface"
 job=$(sed -n 's/.*box_job=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$job" ] && [ -f "/host$job" ] || fail "no job: box_job='$job' is not a file on the 9p share"
 say "up: /dev/kvm ready, running $job"
+# The kernel's and modules' text symbols, once per prepared box (the box boots with nokaslr, so they
+# stay put): a frozen box's registers, which the runner dumps, are read against them.
+kallsyms=$(sed -n 's/.*box_kallsyms=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$kallsyms" ]; then
+  grep -i ' t ' /proc/kallsyms > "/host$kallsyms.tmp" && mv "/host$kallsyms.tmp" "/host$kallsyms"
+fi
+# A heartbeat on the kernel's console: the runner tells a box whose CPUs stopped (no heartbeat: the
+# emulator froze, docs/DECISIONS.md) from a job that is only slow or hung (heartbeats go on).
+( while :; do sleep 10; say "alive"; done ) &
 
 # The output travels through a FIFO so that a process the job leaves behind cannot hold it open.
 stty -F /dev/ttyS1 raw -echo

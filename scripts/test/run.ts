@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runInBox, BoxStatus } from '../box/box.js';
+import { expandPattern, runFilesInBox } from './box-run.js';
 import { kvmProblem } from '../../src/kvm/availability.js';
 import { repoRoot } from '../box/repo.js';
 import { detectPlatformQuirks } from '../../src/vm/quirks.js';
@@ -64,13 +64,10 @@ async function runGuestTests(suite: Suite): Promise<number> {
     return runAva([...suite.avaArgs, ...suite.guestFiles], suite.boxTimeoutSeconds);
   }
   process.stderr.write(`${suite.name}: ${problem}\n${suite.name}: so the guest tests run inside the nested-KVM box (scripts/box/README.md)\n`);
-  const result = await runInBox({
-    command: [process.execPath, ava, ...suite.avaArgs, ...suite.boxAvaArgs, ...suite.guestFiles],
-    cwd: root,
-    timeoutSeconds: suite.boxTimeoutSeconds,
-  });
-  if (result.status === BoxStatus.TIMED_OUT || result.status === BoxStatus.BOX_FAILED) {
-    process.stderr.write(`${suite.name}: FAILED: the box did not finish the guest tests: ${result.failure}\n`);
+  const files = suite.guestFiles.flatMap((pattern) => expandPattern(pattern));
+  const result = await runFilesInBox(suite.name, [...suite.avaArgs, ...suite.boxAvaArgs], files, suite.boxTimeoutSeconds);
+  if (result.freezes.length > 0) {
+    banner([`The box froze ${result.freezes.length} time(s) (QEMU's TCG stopped; docs/DECISIONS.md, "The box's freeze"):`, ...result.freezes.map((f) => `  ${f}`)]);
   }
   return result.status;
 }
