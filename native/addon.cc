@@ -22,6 +22,7 @@ Napi::Value CreateEventfd(const Napi::CallbackInfo& info);
 Napi::Value SignalEventfd(const Napi::CallbackInfo& info);
 Napi::Value WaitEventfds(const Napi::CallbackInfo& info);
 Napi::Value LockFile(const Napi::CallbackInfo& info);
+Napi::Value UnlockFile(const Napi::CallbackInfo& info);
 Napi::Value OpenTap(const Napi::CallbackInfo& info);
 Napi::Value AdoptTap(const Napi::CallbackInfo& info);
 Napi::Value SetTapOffload(const Napi::CallbackInfo& info);
@@ -76,6 +77,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalEventfd", Napi::Function::New(env, SignalEventfd, "signalEventfd"));
   exports.Set("waitEventfds", Napi::Function::New(env, WaitEventfds, "waitEventfds"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
   exports.Set("adoptTap", Napi::Function::New(env, AdoptTap, "adoptTap"));
   exports.Set("setTapOffload", Napi::Function::New(env, SetTapOffload, "setTapOffload"));

@@ -81,4 +81,14 @@ Napi::Value LockFile(const Napi::CallbackInfo& info) {
   ThrowErrno(info.Env(), "fcntl(F_OFD_SETLK)");
 }
 
+// unlockFile(fd): drops this open file's lock (a migration hands a disk to its destination).
+Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct flock lock = {};
+  lock.l_type = F_UNLCK;
+  lock.l_whence = SEEK_SET;
+  if (fcntl(fd, F_OFD_SETLK, &lock) != 0) ThrowErrno(info.Env(), "fcntl(F_OFD_SETLK, F_UNLCK)");
+  return info.Env().Undefined();
+}
+
 }  // namespace nodevmm

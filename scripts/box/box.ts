@@ -13,9 +13,13 @@ import { askMonitor, describeRips, monitorArgs } from './monitor.js';
 
 /**
  * Exit statuses of the box itself, beside the command's own (timeout(1)'s and a shell's conventions).
- * FROZE: the box's heartbeat stopped, its CPUs no longer run (docs/DECISIONS.md, "The box's freeze").
+ * FAULTED: the box's own kernel stopped making progress under the emulator: its heartbeat stopped
+ * (its CPUs froze), or it reported a lockup, a stall or a crash (docs/DECISIONS.md, "The box's freeze").
  */
-export const BoxStatus = { TIMED_OUT: 124, BOX_FAILED: 125, FROZE: 126 } as const;
+export const BoxStatus = { TIMED_OUT: 124, BOX_FAILED: 125, FAULTED: 126 } as const;
+
+/** After the kernel reports trouble, how long its stack traces get to reach the log before the stop. */
+const TRACE_GRACE_MS = 8000;
 
 /** The box's /init writes its kernel log at least every 10 s; this long a silence is a frozen box. */
 export const FROZEN_AFTER_SECONDS = 90;
@@ -160,14 +164,16 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
     qemu.kill('SIGTERM');
     setTimeout(() => qemu.kill('SIGKILL'), 5000).unref();
   };
-  // A frozen box: its registers into the job directory and the log, then the stop.
-  let freezing = false;
-  const frozen = async (silentSeconds: number): Promise<void> => {
-    freezing = true;
+  // A faulted box: its registers into the job directory and the log, then the stop.
+  let faulting = false;
+  const faulted = async (why: string, trouble?: Trouble): Promise<void> => {
+    faulting = true;
     const registers = await askMonitor(join(jobDir, 'monitor.sock'), ['info cpus', 'info registers -a']);
-    writeFileSync(join(jobDir, 'frozen-registers.txt'), registers);
+    const path = join(jobDir, 'fault-registers.txt');
+    writeFileSync(path, registers);
     const rips = describeRips(registers, kallsymsPath(prepared));
-    stop(BoxStatus.FROZE, `the box froze: no heartbeat for ${silentSeconds.toFixed(0)} s; ${rips.join('; ') || 'no registers from its monitor'} (all registers in ${join(jobDir, 'frozen-registers.txt')})`);
+    if (trouble) await new Promise((resolve) => setTimeout(resolve, TRACE_GRACE_MS)); // the kernel's stack traces
+    stop(BoxStatus.FAULTED, `${why}; ${rips.join('; ') || 'no registers from its monitor'} (all registers in ${path})`, trouble);
   };
   let logLength = 0;
   let lastGrowth = 0;
@@ -175,13 +181,13 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
   const watch = setInterval(() => {
     const text = kernelLog();
     if (text.length !== logLength) [logLength, lastGrowth] = [text.length, seconds()];
-    if (bootSeconds !== undefined && !freezing && seconds() - lastGrowth > FROZEN_AFTER_SECONDS) void frozen(seconds() - lastGrowth);
+    if (bootSeconds !== undefined && !faulting && seconds() - lastGrowth > FROZEN_AFTER_SECONDS) void faulted(`the box froze: no heartbeat for ${(seconds() - lastGrowth).toFixed(0)} s`);
     if (bootSeconds === undefined && text.includes(UP_MARKER)) {
       bootSeconds = seconds();
       progress(`up in ${bootSeconds.toFixed(1)} s: /dev/kvm ready, running ${options.command.join(' ')}`);
     }
     const trouble = findTrouble(text);
-    if (trouble && trouble.kind !== 'init-failed') stop(BoxStatus.BOX_FAILED, `the box's kernel reports a ${trouble.kind}: ${trouble.line}`, trouble);
+    if (trouble && trouble.kind !== 'init-failed' && !faulting) void faulted(`the box's kernel reports a ${trouble.kind}: ${trouble.line}`, trouble);
     if (bootSeconds === undefined && seconds() > bootTimeoutSeconds) stop(BoxStatus.BOX_FAILED, `the box did not come up within ${bootTimeoutSeconds} s`);
     if (seconds() > timeoutSeconds) stop(BoxStatus.TIMED_OUT, `timed out after ${timeoutSeconds} s`);
   }, 500);

@@ -1,5 +1,5 @@
 // `npm run box -- [options] [--] COMMAND [ARGS...]`: runs COMMAND in the nested-KVM box and exits
-// with its status (124: timed out; 126: the box froze; 125: the box itself failed; 2: bad options). scripts/box/README.md.
+// with its status (124: timed out; 125: the box failed to start; 126: it faulted; 2: bad options). scripts/box/README.md.
 import { parseArgs } from 'node:util';
 import { runInBox, type BoxOptions } from './box.js';
 
@@ -9,7 +9,7 @@ const USAGE = `Usage: npm run box -- [options] [--] COMMAND [ARGS...]
 Runs COMMAND inside the nested-KVM box (QEMU TCG with an emulated AMD SVM CPU), where /dev/kvm
 exists, in this directory and with this environment (TMPDIR is the box's own tmpfs). Its output is
 streamed; its exit status is this command's. 124: the time limit was reached; 125: the box failed;
-126: the box froze (no heartbeat for 90 s; its registers are kept).
+126: the box faulted (no heartbeat for 90 s, or its kernel reported a lockup or crash).
 Options:
   --cpus N              the box's vCPUs (default: this machine's CPUs)
   --memory SIZE         the box's RAM, QEMU -m syntax (default 8G)

@@ -1,7 +1,8 @@
-// The guest tests in the nested-KVM box, one ava per file (each-file.ts). A box whose CPUs freeze
-// (QEMU's TCG, not the tests: docs/DECISIONS.md, "The box's freeze") is stopped by its heartbeat
-// watch; a new box then runs the file it froze in and those after it, at most MAX_FREEZES times, and
-// every freeze is reported. A test that fails is never run again.
+// The guest tests in the nested-KVM box, one ava per file (each-file.ts). A box whose own kernel
+// stops making progress (its CPUs freeze, or it reports a lockup or stall: QEMU's TCG, not the tests;
+// docs/DECISIONS.md, "The box's freeze") is stopped by its watch; a new box then runs the file it
+// faulted in and those after it, at most MAX_FREEZES times, and every fault is reported. A test that
+// fails is never run again.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -69,7 +70,7 @@ export async function runFilesInBox(name: string, avaArgs: readonly string[], fi
     });
     for (const [file, status] of tracker.done) statuses.set(file, status);
     remaining = remaining.filter((file) => !statuses.has(file));
-    if (result.status !== BoxStatus.FROZE || remaining.length === 0) {
+    if (result.status !== BoxStatus.FAULTED || remaining.length === 0) {
       const failed = files.filter((file) => (statuses.get(file) ?? 1) !== 0);
       if (result.status === BoxStatus.TIMED_OUT || result.status === BoxStatus.BOX_FAILED) {
         process.stderr.write(`${name}: FAILED: the box did not finish the guest tests: ${result.failure}\n`);
@@ -79,9 +80,9 @@ export async function runFilesInBox(name: string, avaArgs: readonly string[], fi
     }
     freezes.push(`in ${remaining[0]}: ${result.failure}`);
     if (freezes.length > MAX_FREEZES) {
-      process.stderr.write(`${name}: FAILED: the box froze ${freezes.length} times; not trying again\n`);
-      return { status: BoxStatus.FROZE, freezes };
+      process.stderr.write(`${name}: FAILED: the box faulted ${freezes.length} times; not trying again\n`);
+      return { status: BoxStatus.FAULTED, freezes };
     }
-    process.stderr.write(`${name}: the box froze in ${remaining[0]} (freeze ${freezes.length} of at most ${MAX_FREEZES}); a new box runs it and the ${remaining.length - 1} files after it\n`);
+    process.stderr.write(`${name}: the box faulted in ${remaining[0]} (fault ${freezes.length} of at most ${MAX_FREEZES}); a new box runs it and the ${remaining.length - 1} files after it\n`);
   }
 }

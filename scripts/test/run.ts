@@ -67,7 +67,7 @@ async function runGuestTests(suite: Suite): Promise<number> {
   const files = suite.guestFiles.flatMap((pattern) => expandPattern(pattern));
   const result = await runFilesInBox(suite.name, [...suite.avaArgs, ...suite.boxAvaArgs], files, suite.boxTimeoutSeconds);
   if (result.freezes.length > 0) {
-    banner([`The box froze ${result.freezes.length} time(s) (QEMU's TCG stopped; docs/DECISIONS.md, "The box's freeze"):`, ...result.freezes.map((f) => `  ${f}`)]);
+    banner([`The box faulted ${result.freezes.length} time(s) (its kernel froze or stalled under QEMU's TCG; docs/DECISIONS.md, "The box's freeze"):`, ...result.freezes.map((f) => `  ${f}`)]);
   }
   return result.status;
 }

@@ -34,6 +34,16 @@ const SUITES: Record<string, Suite> = {
     boxTimeoutSeconds: 40 * 60,
     needsHardwareVirtualization: false,
   },
+  stress: {
+    name: 'test:stress',
+    avaArgs: [],
+    unitFiles: [],
+    // API fuzzing and the load and fault tests (issue 13): real VMMs with the tiny guests
+    guestFiles: ['dist/test/stress/**/*.test.js'],
+    boxAvaArgs: [`--timeout=${2 * BOX_SCALE}m`, '--concurrency=1', '--serial'],
+    boxTimeoutSeconds: 30 * 60,
+    needsHardwareVirtualization: false,
+  },
   linux: {
     name: 'test:linux',
     avaArgs: ['--config', 'ava.linux.config.js'],

@@ -8,6 +8,7 @@ import type { RamRegion } from '../boot/memory-layout.js';
 import type { BackendSpec } from '../devices/virtio/backends.js';
 import type { DeviceCommand, DeviceFds, DeviceReply } from '../devices/virtio/device-protocol.js';
 import type { DeviceWorkerData } from './virtio-device-worker.js';
+import type { WriteBitmap } from '../devices/virtio/written-pages.js';
 
 type Command = DeviceCommand extends infer C ? (C extends DeviceCommand ? Omit<C, 'seq'> : never) : never;
 
@@ -70,6 +71,11 @@ export class VirtioDeviceThread {
 
   resume(): Promise<void> {
     return this.send({ op: 'resume' });
+  }
+
+  /** From the answer on, the thread marks the guest pages it writes in `bitmaps` (null: it stops). */
+  logWrites(bitmaps: WriteBitmap[] | null): Promise<void> {
+    return this.send({ op: 'log-writes', bitmaps });
   }
 
   /** Ends the thread, then closes the eventfds (and nothing else: the backend's fds are the caller's). */

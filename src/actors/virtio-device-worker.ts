@@ -10,6 +10,7 @@ import { GuestRam } from '../boot/guest-ram.js';
 import { SharedState } from '../devices/shared-state.js';
 import { DeviceRunner } from '../devices/virtio/device-runner.js';
 import { makeBackend, type BackendSpec } from '../devices/virtio/backends.js';
+import { WrittenPages, type WriteBitmap } from '../devices/virtio/written-pages.js';
 import type { DeviceCommand, DeviceReply, DeviceFds } from '../devices/virtio/device-protocol.js';
 import type { RamRegion } from '../boot/memory-layout.js';
 
@@ -32,20 +33,29 @@ const post = (reply: DeviceReply): void => data.port.postMessage(reply);
 const log = (message: string): void => post({ type: 'log', message: `virtio ${data.id}: ${message}` });
 
 let memory: NativeGuestMemory | null = null;
+/** memory's mapping, taken once: the views of guest RAM are made on this very buffer */
+let ramBuffer: ArrayBuffer | null = null;
 let runner: DeviceRunner | null = null;
 
 function attach(state: SharedArrayBuffer, ram: { fd: number; size: number }, regions: RamRegion[]): void {
   detach();
   memory = new addon.GuestMemory(ram.size, ram.fd);
-  runner = new DeviceRunner(new SharedState(state), new GuestRam(memory.buffer, regions), backend, data.queueCount, {
+  ramBuffer = memory.buffer;
+  runner = new DeviceRunner(new SharedState(state), new GuestRam(ramBuffer, regions), backend, data.queueCount, {
     signalIrq: () => addon.signalEventfd(data.fds.irq),
     event: (name) => post({ type: 'event', name }),
     log,
   });
 }
 
+function logWrites(bitmaps: WriteBitmap[] | null): void {
+  if (!runner || !ramBuffer) throw new Error('not attached to a VM');
+  runner.logWrites(bitmaps ? new WrittenPages(bitmaps, ramBuffer) : null);
+}
+
 function detach(): void {
   runner = null;
+  ramBuffer = null;
   memory?.close();
   memory = null;
 }
@@ -57,6 +67,7 @@ function run(command: DeviceCommand): boolean {
     case 'detach': detach(); break;
     case 'quiesce': runner?.quiesce(); break;
     case 'resume': runner?.resume(); break;
+    case 'log-writes': logWrites(command.bitmaps); break;
     case 'close': detach(); break;
   }
   return command.op !== 'close';

@@ -1,7 +1,8 @@
 // Dirty-page tracking for a live migration's pre-copy: KVM logs the guest's writes to RAM per slot
 // once the slot is registered with KVM_MEM_LOG_DIRTY_PAGES, and each KVM_GET_DIRTY_LOG hands over
 // the pages written since the last one. Writes the VMM makes itself (devices writing guest RAM) go
-// through the host mapping, which KVM does not see: the VMM reports them with markWritten().
+// through the host mapping, which KVM does not see: the VMM reports them with markWritten(), and
+// device threads set bits in the shared bitmaps of writeBitmaps() (atomically: they run meanwhile).
 import { MemoryRegionFlags } from './constants.js';
 import type { NativeGuestMemory, NativeVm } from './native.js';
 import { bitmapBytes, bitmapRuns, markPages, regionOf, type DirtyPages, type DirtyRun, type LoggedRegion } from './dirty-runs.js';
@@ -13,16 +14,18 @@ export const KVM_MEM_LOG_DIRTY_PAGES = MemoryRegionFlags.LOG_DIRTY_PAGES;
 interface Bitmaps {
   /** filled by KVM_GET_DIRTY_LOG */
   kvm: Uint8Array;
-  /** pages the VMM wrote since the last collect; as words, for merging into kvm's */
+  /** pages the VMM wrote since the last collect (shared with device threads); as words, for merging into kvm's */
   vmm: Uint8Array;
+  vmmShared: SharedArrayBuffer;
   kvmWords: Uint32Array;
   vmmWords: Uint32Array;
 }
 
 function bitmapsFor(region: LoggedRegion): Bitmaps {
   const kvm = new Uint8Array(bitmapBytes(region.size)); // 8-byte multiples: whole words
-  const vmm = new Uint8Array(kvm.length);
-  return { kvm, vmm, kvmWords: new Uint32Array(kvm.buffer), vmmWords: new Uint32Array(vmm.buffer) };
+  const vmmShared = new SharedArrayBuffer(kvm.length);
+  const vmm = new Uint8Array(vmmShared);
+  return { kvm, vmm, vmmShared, kvmWords: new Uint32Array(kvm.buffer), vmmWords: new Uint32Array(vmmShared) };
 }
 
 export class DirtyLog {
@@ -79,9 +82,8 @@ export class DirtyLog {
       const { kvm, kvmWords, vmmWords } = bitmaps[i];
       this.vm.getDirtyLog(region.slot, kvm);
       for (let w = 0; w < vmmWords.length; w++) {
-        if (vmmWords[w] === 0) continue;
-        kvmWords[w] |= vmmWords[w];
-        vmmWords[w] = 0;
+        if (Atomics.load(vmmWords, w) === 0) continue;
+        kvmWords[w] |= Atomics.exchange(vmmWords, w, 0);
       }
       pages += bitmapRuns(kvm, region, runs);
     });
@@ -100,6 +102,15 @@ export class DirtyLog {
     const index = this.regions.indexOf(regionOf(this.regions, gpa, length) as LoggedRegion);
     if (index < 0) throw new RangeError(`DirtyLog.markWritten: [0x${gpa.toString(16)}, +0x${length.toString(16)}) is not within one RAM region`);
     markPages(this.bitmaps[index].vmm, this.regions[index], gpa, length);
+  }
+
+  /**
+   * While logging: per region, where it sits in the RAM mapping and the shared bitmap a device thread
+   * marks the pages it writes in (bit i = page i, the layout collect() merges).
+   */
+  writeBitmaps(): Array<{ hostOffset: number; size: number; bitmap: SharedArrayBuffer }> {
+    if (!this.bitmaps) throw new Error('DirtyLog.writeBitmaps: not logging (start() first)');
+    return this.regions.map((region, i) => ({ hostOffset: region.hostOffset, size: region.size, bitmap: this.bitmaps![i].vmmShared }));
   }
 
   private register(region: LoggedRegion, logFlag: number): void {

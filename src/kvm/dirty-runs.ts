@@ -78,7 +78,8 @@ export function markPages(bitmap: Uint8Array, region: LoggedRegion, gpa: number,
   if (length <= 0) return;
   const first = Math.floor((gpa - region.gpa) / DIRTY_PAGE_SIZE);
   const end = Math.ceil((gpa + length - region.gpa) / DIRTY_PAGE_SIZE);
-  for (let page = first; page < end; page++) bitmap[page >> 3] |= 1 << (page & 7);
+  // atomic: the bitmap may be shared with device threads marking theirs meanwhile
+  for (let page = first; page < end; page++) Atomics.or(bitmap, page >> 3, 1 << (page & 7));
 }
 
 /** The region holding all of [gpa, gpa + length), if one does. */

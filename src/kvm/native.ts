@@ -118,6 +118,8 @@ export interface NativeAddon {
   waitEventfds(fds: Int32Array, timeoutMs: number, eventfdCount?: number, writersFrom?: number): number;
   /** an advisory open-file lock (F_OFD_SETLK) on the whole file: false if another open file holds a conflicting one */
   lockFile(fd: number, exclusive: boolean): boolean;
+  /** drops this open file's lock */
+  unlockFile(fd: number): void;
   /** attaches to (or, with CAP_NET_ADMIN, makes) the tap `name`, with 12-byte virtio-net headers, non-blocking */
   openTap(name: string): { fd: number; name: string };
   /** checks a handed-over fd is a tap with IFF_VNET_HDR and IFF_NO_PI, and readies it as openTap does */

@@ -26,7 +26,7 @@ export interface MigrationSource {
   writtenRam(): RamRun[];
   ramBytes(hostOffset: number, length: number): Uint8Array;
   /** dirty logging for pre-copy: start, then each collect() hands over what was written since */
-  dirtyLog: { start(): void; stop(): void; collect(): { runs: RamRun[]; pages: number } };
+  dirtyLog: { start(): void | Promise<void>; stop(): void; collect(): { runs: RamRun[]; pages: number } };
   /** a guest exit or reset is being held: finish at the next iteration boundary */
   holding(): boolean;
   /** stops every vCPU entering the guest (for the final copy) */
@@ -97,7 +97,7 @@ export async function sendMigration(channel: MigrationChannel, source: Migration
   if (source.paused) {
     finalRuns = source.writtenRam();
   } else {
-    source.dirtyLog.start();
+    await source.dirtyLog.start();
     try {
       finalRuns = await precopy();
     } catch (error) {

@@ -52,9 +52,9 @@ export class MigratingVmm extends VmmCore {
     );
   }
 
-  protected override async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
+  protected override async prepareThreads(config: VmConfig, options: { waitForWorkers?: boolean; devices?: boolean } = {}): Promise<void> {
     await this.workerAhead;
-    await super.prepareThreads(config, waitForWorkers);
+    await super.prepareThreads(config, options);
   }
 
   protected override async terminate(exit: VmmExit): Promise<void> {
@@ -102,8 +102,8 @@ export class MigratingVmm extends VmmCore {
     const endpoint = parseMigrationUrl(request.destinationUrl, 'destination_url');
     const options = { downtimeMs: request.downtimeMs ?? 300, timeoutS: request.timeoutS ?? 3600, timeoutStrategy: request.timeoutStrategy ?? 'Cancel' };
     return this.request('send-migration', async () => {
-      // Device threads write guest RAM behind KVM's dirty log: their pages would be missed.
-      if (this.virtio) throw new VmmError('wrong-state', 'live migration of a VM with virtio devices (disks, net, rng) is not supported yet; use vm.snapshot and vm.restore');
+      const blocker = this.virtio?.migrationBlocker();
+      if (blocker) throw new VmmError('wrong-state', `this VM cannot migrate live (${blocker}); vm.snapshot and vm.restore can move it`);
       const abort = new AbortController();
       this.migration = { direction: 'send', abort };
       this.supervisor.setBusy(true);
@@ -155,10 +155,13 @@ export class MigratingVmm extends VmmCore {
     const machine = this.machine!;
     const wasPaused = this.vmState === 'Paused';
     let pausedHere = false;
+    let imagesHandedOver = false;
     let handedOver: LifecycleEvent[] | null = null;
+    // a restored VM is Paused with its devices running: one copy of its RAM must be the last
+    if (wasPaused) await this.virtio?.quiesce();
     this.log(`migration: connecting to ${describeEndpoint(endpoint)}`);
     const channel = await connectChannel(endpoint).catch((error: Error) => error);
-    if (channel instanceof Error) return this.migrationFailed(channel, { handedOver, pausedHere, machine });
+    if (channel instanceof Error) return this.migrationFailed(channel, { handedOver, pausedHere, imagesHandedOver, machine });
     const closeOnAbort = () => channel.close(`the migration was cancelled: ${(options.abort.reason as Error)?.message ?? 'aborted'}`);
     options.abort.addEventListener('abort', closeOnAbort);
     try {
@@ -169,13 +172,19 @@ export class MigratingVmm extends VmmCore {
           paused: wasPaused,
           writtenRam: () => machine.writtenRam().runs,
           ramBytes: (offset, length) => machine.ramBytes(offset, length),
-          dirtyLog: machine.dirtyLog(),
+          dirtyLog: this.dirtyLogWithDevices(machine),
           holding: () => this.supervisor.holding,
           pause: async () => {
             await this.pool!.halt(Control.PAUSE);
             pausedHere = true;
+            await this.virtio?.quiesce(); // no device writes after the last collect
           },
-          saveState: () => saveBuild(machine, this.pool!, false),
+          saveState: async () => {
+            const state = await saveBuild(machine, this.pool!, false);
+            this.virtio?.handOverImages(); // the destination locks them as it builds the VM
+            imagesHandedOver = true;
+            return state;
+          },
           takeHeld: () => travelling((handedOver = this.supervisor.handOverHeld())),
           onIteration: (id) => this.emit('vm', 'migration-memory-iteration', { id: String(id) }),
           log: this.log,
@@ -187,15 +196,41 @@ export class MigratingVmm extends VmmCore {
       await this.migrationFinished();
     } catch (error) {
       await abandon(channel);
-      await this.migrationFailed(error as Error, { handedOver, pausedHere, machine });
+      await this.migrationFailed(error as Error, { handedOver, pausedHere, imagesHandedOver, machine });
     } finally {
       options.abort.removeEventListener('abort', closeOnAbort);
     }
   }
 
+  /**
+   * KVM's dirty log plus the pages device threads write (device-side bitmaps, shared): the threads
+   * mark from before the first pass reads RAM until the log stops.
+   */
+  private dirtyLogWithDevices(machine: Machine): MigrationDirtyLog {
+    const log = machine.dirtyLog();
+    const devices = this.virtio;
+    return {
+      start: async () => {
+        log.start();
+        try {
+          await devices?.logWrites(log.writeBitmaps());
+        } catch (error) {
+          log.stop();
+          throw error;
+        }
+      },
+      collect: () => log.collect(),
+      stop: () => {
+        if (log.logging) void devices?.logWrites(null).catch(() => {});
+        log.stop();
+      },
+    };
+  }
+
   /** The destination owns the VM now: this one goes, and so does the VMM unless --no-shutdown. */
   private async migrationFinished(): Promise<void> {
     await this.teardownMachine();
+    await this.closeDevices(); // their images belong to the destination
     this.config = null;
     this.setState('NotCreated');
     this.emit('vm', 'migration-finished');
@@ -203,9 +238,24 @@ export class MigratingVmm extends VmmCore {
   }
 
   /** The VM stays here and goes on as it was; what was held is replayed here. */
-  private async migrationFailed(error: Error, how: { handedOver: LifecycleEvent[] | null; pausedHere: boolean; machine: Machine }): Promise<void> {
+  private async migrationFailed(error: Error, how: { handedOver: LifecycleEvent[] | null; pausedHere: boolean; imagesHandedOver: boolean; machine: Machine }): Promise<void> {
     this.log(`migration: failed: ${error.message}`);
-    if (how.pausedHere && this.machine === how.machine) this.pool!.run(how.machine.generation);
+    let running = how.pausedHere && this.machine === how.machine;
+    if (how.imagesHandedOver && this.virtio) {
+      // a destination that got the State drops its partial VM when the stream ends: give it a moment
+      const taken = await retakeImages(this.virtio!);
+      if (taken) {
+        this.log(`migration: ${taken.message}; the VM stays paused`);
+        running = false;
+        error = new Error(`${error.message}; ${taken.message}`);
+      }
+    }
+    if (running) {
+      await this.virtio?.resume();
+      this.pool!.run(how.machine.generation);
+    } else if (how.pausedHere && this.machine === how.machine) {
+      this.setState('Paused');
+    }
     this.emit('vm', 'migration-failed', { error: error.message });
     if (how.handedOver) for (const event of how.handedOver) this.supervisor.post(event);
     else this.supervisor.setBusy(false);
@@ -224,7 +274,7 @@ export class MigratingVmm extends VmmCore {
           config = parseVmConfig(vmConfig, { checkFiles: false });
           const made = allocateRam(config.memory.size);
           ram = made.memory;
-          await this.prepareThreads(config, true);
+          await this.prepareThreads(config, { waitForWorkers: true, devices: false }); // the images: at the State
           return ramViews(made.memory.buffer, made.regions);
         },
         build: async (document: StateDocument) => {
@@ -262,6 +312,21 @@ export class MigratingVmm extends VmmCore {
     if (!state.paused) {
       this.pool!.run(generation);
       this.setState('Running');
+    }
+  }
+}
+
+type MigrationDirtyLog = Parameters<typeof sendMigration>[1]['dirtyLog'];
+
+/** Takes the disk images' locks back, trying for up to 5 s; the error if another process keeps one. */
+async function retakeImages(devices: { takeBackImages(): void }): Promise<Error | null> {
+  for (let tries = 0; ; tries++) {
+    try {
+      devices.takeBackImages();
+      return null;
+    } catch (error) {
+      if (tries >= 50) return error as Error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 }

@@ -2,7 +2,7 @@
 // source, and its device thread. They live from the VM's boot to its stop; reboots and restores keep
 // them and attach them to each new build. Opening is all or nothing: a missing or locked image closes
 // what was opened and fails with a message naming the path.
-import { closeSync, fstatSync, lstatSync, openSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, rmSync } from 'node:fs';
 import { native } from '../kvm/native.js';
 import { VmmError } from '../errors.js';
 import { virtioPlacement } from '../devices/addresses.js';
@@ -18,6 +18,7 @@ import { VirtioDeviceThread } from '../actors/virtio-device-thread.js';
 import type { BackendSpec } from '../devices/virtio/backends.js';
 import type { VirtioDeviceInfo } from '../devices/virtio/transport-state.js';
 import type { VirtioSlot } from '../devices/virtio/device-protocol.js';
+import type { WriteBitmap } from '../devices/virtio/written-pages.js';
 
 export type { VirtioSlot };
 import type { RamRegion } from '../boot/memory-layout.js';
@@ -34,6 +35,16 @@ interface OpenDevice {
   /** the fds the device owns (closed with it) */
   files: number[];
   cleanup?: () => void;
+  /** a disk image's lock, handed to a migration's destination and taken back if it fails */
+  lock?: ImageLock;
+  /** why this device cannot migrate live, if it cannot */
+  migrationBlocker?: string;
+}
+
+interface ImageLock {
+  fd: number;
+  exclusive: boolean;
+  path: string;
 }
 
 interface Planned {
@@ -45,6 +56,8 @@ interface Planned {
   ptyPath?: string;
   /** after the files are closed (the vsock's socket path is removed) */
   cleanup?: () => void;
+  lock?: ImageLock;
+  migrationBlocker?: string;
 }
 
 export class VirtioDevices {
@@ -76,7 +89,8 @@ export class VirtioDevices {
           onEvent: (name) => deps.onEvent(plan.id, name),
           log: deps.log,
         });
-        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, files: plan.files, ...(plan.cleanup ? { cleanup: plan.cleanup } : {}) });
+        const { cleanup, lock, migrationBlocker } = plan;
+        devices.push({ slot: { id: plan.id, info: plan.info, placement: virtioPlacement(index), fds: thread.fds }, thread, files: plan.files, cleanup, lock, migrationBlocker });
       });
       return new VirtioDevices(devices, planned.find((plan) => plan.ptyPath)?.ptyPath);
     } catch (error) {
@@ -111,6 +125,35 @@ export class VirtioDevices {
     return this.each((thread) => thread.resume());
   }
 
+  /** Why these devices cannot migrate live (naming each), or null when they can. */
+  migrationBlocker(): string | null {
+    const blockers = this.devices.filter((d) => d.migrationBlocker).map((d) => `${d.slot.id}: ${d.migrationBlocker}`);
+    return blockers.length > 0 ? blockers.join('; ') : null;
+  }
+
+  /** A live migration's pre-copy: each device thread marks the guest pages it writes (null: stops). */
+  logWrites(bitmaps: WriteBitmap[] | null): Promise<void> {
+    return this.each((thread) => thread.logWrites(bitmaps));
+  }
+
+  /**
+   * The paused, quiesced VM goes to a destination: each disk's writes reach its file (fsync) and its
+   * lock is dropped, so that the destination can lock the image as it builds the VM.
+   */
+  handOverImages(): void {
+    for (const { lock } of this.devices) {
+      if (!lock) continue;
+      if (lock.exclusive) fsyncSync(lock.fd);
+      native().unlockFile(lock.fd);
+    }
+  }
+
+  /** The migration failed: the images are this VM's again. Throws, naming the image, if another took one. */
+  takeBackImages(): void {
+    const lost = this.devices.filter(({ lock }) => lock && !native().lockFile(lock.fd, lock.exclusive)).map(({ lock }) => lock!.path);
+    if (lost.length > 0) throw new VmmError('internal', `disk image ${lost.join(', ')} was locked by another process while the migration ran`);
+  }
+
   /** Ends the device threads and closes the images (which drops their locks). */
   async close(): Promise<void> {
     await this.each((thread) => thread.close());
@@ -139,7 +182,13 @@ function openDisk(disk: NonNullable<VmConfig['disks']>[number], field: string): 
     const bytes = fstatSync(file).size;
     if (bytes < SECTOR) throw new VmmError('invalid-config', `${field} ${disk.path} is smaller than one ${SECTOR}-byte sector`);
     const info = blockDeviceInfo({ bytes, readonly: disk.readonly, queueSize: disk.queue_size });
-    return { id: disk.id, files: [file], info, backend: { kind: 'block', options: { fd: file, bytes, readonly: disk.readonly, serial: disk.serial ?? disk.id } } };
+    return {
+      id: disk.id,
+      files: [file],
+      info,
+      backend: { kind: 'block', options: { fd: file, bytes, readonly: disk.readonly, serial: disk.serial ?? disk.id } },
+      lock: { fd: file, exclusive: !disk.readonly, path: disk.path },
+    };
   } catch (error) {
     closeSync(file);
     throw error;
@@ -165,7 +214,9 @@ function openNet(net: NetConfig, field: string): Planned {
     throw new VmmError('invalid-config', `${what} cannot be used as a tap: ${tapProblem(error as NodeJS.ErrnoException)}`);
   }
   const info = netDeviceInfo({ mac: net.mac, queueSize: net.queue_size, csum: net.offload_csum, tso: net.offload_tso });
-  return { id: net.id, files: [tap.fd], info, backend: { kind: 'net', options: { fd: tap.fd } } };
+  // A tap stays with the host it is on: the destination needs its own (libvirt passes new fds).
+  const migrationBlocker = 'a tap cannot follow a live migration yet';
+  return { id: net.id, files: [tap.fd], info, backend: { kind: 'net', options: { fd: tap.fd } }, migrationBlocker };
 }
 
 function tapProblem(error: NodeJS.ErrnoException): string {
@@ -196,7 +247,8 @@ function openConsole(console: ConsoleConfig): Planned {
       } catch (error) {
         throw new VmmError('invalid-config', `console.file ${console.file} cannot be written (${(error as NodeJS.ErrnoException).code})`);
       }
-      return plan([fd], fd, null);
+      // a destination on this host would open (and truncate) the same file
+      return { ...plan([fd], fd, null), migrationBlocker: 'console.file cannot follow a live migration' };
     }
     case 'Pty': {
       // the slave stays open in the VMM, so the master never reads EIO while nobody is attached
@@ -222,5 +274,7 @@ function openVsock(vsock: VsockConfig): Planned {
     info: vsockDeviceInfo(vsock.cid),
     backend: { kind: 'vsock', options: { cid: vsock.cid, listener, path: vsock.socket } },
     cleanup: () => rmSync(vsock.socket, { force: true }),
+    // its connections are host sockets of this process
+    migrationBlocker: 'vsock connections cannot follow a live migration',
   };
 }

@@ -246,14 +246,17 @@ export class VmmCore {
   }
 
   /**
-   * The vCPU threads and the serial backend for `config`. Starting workers is most of a build's cost
-   * (~60 ms), so a migration's destination calls this as soon as the config arrives, not in its downtime.
+   * The vCPU threads, the serial backend and the virtio devices for `config`. Starting workers is most
+   * of a build's cost (~60 ms), so a migration's destination calls this as soon as the config arrives,
+   * not in its downtime, but without the devices: their images are the source's until the State.
    */
-  protected async prepareThreads(config: VmConfig, waitForWorkers = false): Promise<void> {
+  protected async prepareThreads(config: VmConfig, options: { waitForWorkers?: boolean; devices?: boolean } = {}): Promise<void> {
     this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, this.threadHooks());
     await this.console.open(config.serial);
-    if (!this.virtio && VirtioDevices.wanted(config)) this.virtio = VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
-    if (waitForWorkers) await this.pool.ready();
+    if (options.devices !== false && !this.virtio && VirtioDevices.wanted(config)) {
+      this.virtio = VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
+    }
+    if (options.waitForWorkers) await this.pool.ready();
   }
 
   protected threadHooks() {

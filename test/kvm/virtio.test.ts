@@ -1,13 +1,14 @@
 // virtio-mmio on real KVM, with the tiny guests: a guest that programs hostile queues gets
 // DEVICE_NEEDS_RESET for each and a working device after a reset, and the VMM goes on (one log line
-// per bad queue); a disk image is locked against a second VMM while one uses it.
+// per bad queue); a disk image is locked against a second VMM while one uses it, and its lock follows
+// a live migration.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventNames, guestPath, readEvents, runVmm, startVmm, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
 import { startApiVmm } from '../helpers/api-vmm.js';
-import { stateOf } from '../helpers/migration-pair.js';
+import { handedOver, pair, stateOf, unique } from '../helpers/migration-pair.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-virtio-'));
 const CASES = ['loop', 'outside', 'ahead', 'indirect', 'size'];
@@ -48,15 +49,32 @@ kvmTest('a disk image in use is locked: a second VMM is refused (exit 2, naming 
   t.is(third.code, 0, third.stderr);
 });
 
-kvmTest('live migration of a VM with a disk is refused with 409, and the VM runs on', async (t) => {
-  const image = join(tmp, 'no-migration.img');
+kvmTest('a disk migrates with its lock: the destination holds it (a third VMM is refused), the source has let it go', async (t) => {
+  const image = join(tmp, 'migrating.img');
   writeFileSync(image, Buffer.alloc(64 * 1024));
-  const vmm = await startApiVmm(['--kernel', guestPath('ticker'), '--disk', `path=${image}`, '--serial', 'null']);
+  const vms = await pair({ payload: { kernel: guestPath('ticker') }, serial: { mode: 'Null' }, disks: [{ path: image }] });
+  try {
+    const url = `unix:${unique('disk-lock.sock')}`;
+    t.is((await vms.destination.call('PUT', 'vm.receive-migration', { receiver_url: url })).status, 204);
+    t.is((await vms.source.call('PUT', 'vm.send-migration', { destination_url: url })).status, 204);
+    await handedOver(vms, 120_000);
+    t.is((await vms.source.exited).code, 0, vms.source.stderr());
+    t.is(await stateOf(vms.destination), 'Running');
+    const third = await runVmm(['--kernel', guestPath('hello'), '--disk', `path=${image}`]);
+    t.is(third.code, 2, third.stderr);
+    t.regex(third.stderr, /is locked by another process/);
+  } finally {
+    await vms.stop();
+  }
+});
+
+kvmTest('live migration of a VM with a vsock is refused with 409 naming it, and the VM runs on', async (t) => {
+  const vmm = await startApiVmm(['--kernel', guestPath('ticker'), '--vsock', `cid=3,socket=${join(tmp, 'vsock.sock')}`, '--serial', 'null']);
   try {
     await waitFor(async () => (await stateOf(vmm)) === 'Running', 30_000, 'a running VM');
     const refused = await vmm.call('PUT', 'vm.send-migration', { destination_url: `unix:${join(tmp, 'never.sock')}` });
     t.is(refused.status, 409);
-    t.regex(String(refused.json), /live migration of a VM with virtio devices .* is not supported yet/);
+    t.regex(String(refused.json), /cannot migrate live \(_vsock\w*: vsock connections cannot follow a live migration\)/);
     t.is(await stateOf(vmm), 'Running');
   } finally {
     await vmm.stop();

@@ -1,6 +1,7 @@
 // Messages between the VMM (device-thread.ts) and a virtio device's thread (device-worker.ts).
 import type { RamRegion } from '../../boot/memory-layout.js';
 import type { VirtioDeviceInfo } from './transport-state.js';
+import type { WriteBitmap } from './written-pages.js';
 
 /** One device as a VM build needs it: what the guest sees, where, and the eventfds to register. */
 export interface VirtioSlot {
@@ -25,6 +26,7 @@ export type DeviceCommand = { seq: number } & (
   | { op: 'detach' }
   | { op: 'quiesce' }
   | { op: 'resume' }
+  | { op: 'log-writes'; bitmaps: WriteBitmap[] | null }
   | { op: 'close' }
 );
 

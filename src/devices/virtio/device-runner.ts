@@ -12,6 +12,7 @@ import type { SharedState } from '../shared-state.js';
 import type { HostWatch, QueueSource, VirtioBackend } from './backend.js';
 import { Feature, Interrupt, Status } from './constants.js';
 import { SplitQueue } from './queue.js';
+import type { WrittenPages } from './written-pages.js';
 import { Q, queueWord, W } from './transport-state.js';
 import { TWO_32 } from '../../util/units.js';
 
@@ -38,6 +39,8 @@ export class DeviceRunner {
   private pendingKicks = 0;
   /** source-fed queues with buffers waiting for their source to have data */
   private readonly waitingOnSource = new Set<number>();
+  /** during a live migration: where the pages this device writes are recorded */
+  private written: WrittenPages | null = null;
 
   constructor(
     private readonly state: SharedState,
@@ -124,6 +127,11 @@ export class DeviceRunner {
     }
   }
 
+  /** Records from now on the pages of guest RAM this device writes (null: stops). */
+  logWrites(pages: WrittenPages | null): void {
+    this.written = pages;
+  }
+
   resume(): void {
     this.quiesced = false;
     Atomics.store(this.state.words, W.QUEUES_SAVED, 0);
@@ -197,6 +205,8 @@ export class DeviceRunner {
           this.waitingOnSource.add(q);
           break;
         }
+        // marked once written: a collect before this still copies the page as it is then
+        this.written?.markViews(chain.writable);
         queue.pushUsed(chain.head, written);
         // A long burst interrupts now and then, so the guest can take answers and refill the ring.
         if (++served % BATCH === 0) {
@@ -207,6 +217,7 @@ export class DeviceRunner {
     } catch (error) {
       this.fail(error, q);
     }
+    this.written?.markView(queue.usedBytes);
     this.interruptIfWanted(queue, unsignalled);
   }
 

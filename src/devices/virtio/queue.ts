@@ -37,6 +37,8 @@ export class SplitQueue {
   /** where avail_event lives in the used ring (EVENT_IDX) */
   private readonly availEvent: Uint16Array;
   private readonly size: number;
+  /** the whole used ring (flags, idx, entries, avail_event): all the device writes besides buffers */
+  readonly usedBytes: Uint8Array;
 
   /**
    * Views the rings `layout` places in `ram`; throws QueueError when they do not fit. `nextAvail` and
@@ -56,6 +58,7 @@ export class SplitQueue {
     this.desc = u32View(ram.read(checked(ram, desc, size * Desc.SIZE, 'descriptor table'), size * Desc.SIZE));
     this.avail = u16View(ram.read(checked(ram, avail, 6 + 2 * size, 'available ring'), 6 + 2 * size));
     const usedBytes = ram.read(checked(ram, used, 6 + 8 * size, 'used ring'), 6 + 8 * size);
+    this.usedBytes = usedBytes;
     this.usedFlagsIdx = u16View(usedBytes.subarray(0, 4));
     this.usedRing = u32View(usedBytes.subarray(4, 4 + 8 * size));
     this.availEvent = u16View(usedBytes.subarray(4 + 8 * size, 6 + 8 * size));

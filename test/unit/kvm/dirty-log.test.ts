@@ -2,6 +2,7 @@
 // bits with the pages the VMM marked, and each page reported once.
 import test from 'ava';
 import type { NativeGuestMemory, NativeVm } from '../../../src/kvm/native.js';
+import { WrittenPages } from '../../../src/devices/virtio/written-pages.js';
 import {
   bitmapBytes, bitmapRuns, DirtyLog, KVM_MEM_LOG_DIRTY_PAGES, type DirtyRun, type LoggedRegion,
 } from '../../../src/kvm/dirty-log.js';
@@ -136,4 +137,20 @@ test('markWritten: outside RAM or across regions is refused; nothing is kept whi
   t.throws(() => log.markWritten(high.gpa + 19 * PAGE, PAGE + 1), { instanceOf: RangeError });
   log.markWritten(63 * PAGE, 0); // empty: nothing
   t.deepEqual(log.collect(), { runs: [], pages: 0 });
+});
+
+test("writeBitmaps: a device thread's marks (WrittenPages on the shared bitmaps) are collected with KVM's, once", (t) => {
+  const fake = fakeVm();
+  const log = new DirtyLog(fake.vm, memory, [low, high]);
+  t.throws(() => log.writeBitmaps(), { message: /not logging/ });
+  log.start();
+  const ram = new ArrayBuffer(high.hostOffset + high.size);
+  const pages = new WrittenPages(log.writeBitmaps(), ram);
+  pages.markViews([new Uint8Array(ram, 2 * PAGE + 10, PAGE)]); // pages 2 and 3 of the low region
+  pages.markView(new Uint8Array(ram, high.hostOffset + 7 * PAGE, 1)); // page 7 of the high one
+  pages.markView(new Uint8Array(PAGE)); // a copy, not guest RAM: nothing
+  fake.pending.set(0, [3]);
+  t.deepEqual(log.collect(), { runs: [run(low, 2, 2), run(high, 7, 1)], pages: 3 });
+  t.deepEqual(log.collect(), { runs: [], pages: 0 }, 'nothing twice');
+  t.throws(() => new WrittenPages([{ hostOffset: 0, size: 64 * 32 * PAGE + 1, bitmap: new SharedArrayBuffer(8) }], ram), { instanceOf: RangeError });
 });

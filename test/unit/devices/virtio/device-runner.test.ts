@@ -4,7 +4,8 @@ import { VirtioMmioTransport } from '../../../../src/devices/virtio/mmio-transpo
 import { createTransportState, Q, queueWord, W } from '../../../../src/devices/virtio/transport-state.js';
 import { Desc, Feature, featureBits, Reg, Status } from '../../../../src/devices/virtio/constants.js';
 import type { DescriptorChain } from '../../../../src/devices/virtio/queue.js';
-import { DATA, LAYOUT, TestDriver } from './helpers/driver.js';
+import { DATA, LAYOUT, RAM_BYTES, TestDriver } from './helpers/driver.js';
+import { WrittenPages } from '../../../../src/devices/virtio/written-pages.js';
 
 const info = { type: 4, features: featureBits(Feature.VERSION_1, Feature.RING_EVENT_IDX), queueSizes: [8], config: new Uint8Array(0) };
 
@@ -194,4 +195,23 @@ test('a source-fed queue: an empty source leaves the request in the ring and is 
   driver.add([{ addr: DATA, len: 64, write: true }]);
   runner.kick(1);
   t.deepEqual(runner.watchedSources(), [], 'a quiesced device watches nothing');
+});
+
+test('while a migration logs writes, the pages of used buffers and of the used ring are marked; after, none', (t) => {
+  const d = setup();
+  d.start();
+  const bitmap = new SharedArrayBuffer(RAM_BYTES / 4096 / 8);
+  const buffer = d.driver.ram.read(0, 1).buffer;
+  d.runner.logWrites(new WrittenPages([{ hostOffset: 0, size: RAM_BYTES, bitmap }], buffer));
+  d.driver.add([{ addr: DATA, len: 4, write: true }]);
+  d.driver.add([{ addr: DATA + 0x2000, len: 0x1001, write: true }]); // two pages
+  d.runner.kick(1);
+  const marked = (page: number) => (new Uint32Array(bitmap)[page >>> 5] >>> (page & 31)) & 1;
+  const dirty = Array.from({ length: RAM_BYTES / 4096 }, (_, page) => page).filter((page) => marked(page));
+  t.deepEqual(dirty, [LAYOUT.used / 4096, DATA / 4096, DATA / 4096 + 2, DATA / 4096 + 3]);
+  new Uint32Array(bitmap).fill(0);
+  d.runner.logWrites(null);
+  d.driver.add([{ addr: DATA, len: 4, write: true }]);
+  d.runner.kick(1);
+  t.true(new Uint32Array(bitmap).every((w) => w === 0));
 });
