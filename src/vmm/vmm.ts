@@ -149,11 +149,8 @@ export class VmmCore {
     });
   }
 
-  /**
-   * Host → guest serial bytes: queued and fed to the UART in order as its receive FIFO frees up;
-   * resolves once the UART has taken them all. Rejects ('wrong-state') without a running or paused VM
-   * with a serial port, and when the VM stops or reboots first: the queue is per VM build.
-   */
+  /** Host → guest serial bytes, fed to the UART in order as its FIFO frees up; resolves once it took them.
+   *  Rejects ('wrong-state') without a running or paused VM with a serial port, or if the VM stops first. */
   writeSerial(bytes: Uint8Array): Promise<void> {
     return this.console.write(bytes);
   }
@@ -246,16 +243,15 @@ export class VmmCore {
   }
 
   /**
-   * The vCPU threads, the serial backend and the virtio devices for `config`. Starting workers is most
-   * of a build's cost (~60 ms), so a migration's destination calls this as soon as the config arrives,
-   * not in its downtime, but without the devices: their images are the source's until the State.
+   * The vCPU threads, serial backend and virtio devices for `config`. Workers are most of a build's cost
+   * (~60 ms): a migration's destination starts them once the config arrives, but not the devices (their
+   * images are the source's until the State).
    */
   protected async prepareThreads(config: VmConfig, options: { waitForWorkers?: boolean; devices?: boolean } = {}): Promise<void> {
     this.pool = await poolFor(this.pool, config.cpus.boot_vcpus, this.threadHooks());
     await this.console.open(config.serial);
-    if (options.devices !== false && !this.virtio && VirtioDevices.wanted(config)) {
-      this.virtio = VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
-    }
+    const devices = options.devices !== false && !this.virtio && VirtioDevices.wanted(config);
+    if (devices) this.virtio = VirtioDevices.open(config, { onEvent: (id, name) => this.emit('virtio-device', name, { id }), log: this.log });
     if (options.waitForWorkers) await this.pool.ready();
   }
 
