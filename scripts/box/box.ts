@@ -181,7 +181,8 @@ export async function runInBox(options: BoxOptions): Promise<BoxResult> {
   const watch = setInterval(() => {
     const text = kernelLog();
     if (text.length !== logLength) [logLength, lastGrowth] = [text.length, seconds()];
-    if (bootSeconds !== undefined && !faulting && seconds() - lastGrowth > FROZEN_AFTER_SECONDS) void faulted(`the box froze: no heartbeat for ${(seconds() - lastGrowth).toFixed(0)} s`);
+    const silent = seconds() - lastGrowth;
+    if (bootSeconds !== undefined && !faulting && silent > FROZEN_AFTER_SECONDS) void faulted(`the box froze: no heartbeat for ${silent.toFixed(0)} s`);
     if (bootSeconds === undefined && text.includes(UP_MARKER)) {
       bootSeconds = seconds();
       progress(`up in ${bootSeconds.toFixed(1)} s: /dev/kvm ready, running ${options.command.join(' ')}`);

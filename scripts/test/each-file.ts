@@ -2,20 +2,9 @@
 // (`nodevmm-test: done STATUS FILE`). If the box freezes (docs/DECISIONS.md, "The box's freeze"), the
 // runner outside knows which files finished and starts a new box for the rest (scripts/test/box-run.ts).
 // Usage: node each-file.js [AVA ARGS...] -- FILE...
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from '../box/repo.js';
+import { runAva } from './ava.js';
 
 export const DONE_MARKER = 'nodevmm-test: done';
-
-function runAva(args: readonly string[]): Promise<number> {
-  const ava = join(repoRoot(), 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ava, ...args], { stdio: 'inherit' });
-    child.on('error', () => resolve(1));
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
 
 async function main(argv: string[]): Promise<number> {
   const split = argv.indexOf('--');
@@ -24,13 +13,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const avaArgs = argv.slice(0, split);
-  let worst = 0;
+  let firstFailure = 0;
   for (const file of argv.slice(split + 1)) {
     const status = await runAva([...avaArgs, file]);
     process.stdout.write(`${DONE_MARKER} ${status} ${file}\n`);
-    if (worst === 0) worst = status;
+    if (firstFailure === 0) firstFailure = status;
   }
-  return worst;
+  return firstFailure;
 }
 
 if (process.argv[1]?.endsWith('each-file.js')) process.exitCode = await main(process.argv.slice(2));

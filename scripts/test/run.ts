@@ -1,34 +1,14 @@
 // `npm test` and `npm run test:linux`: the unit tests on this machine, and the tests that run real
 // guests where real KVM is: natively when /dev/kvm opens here, else inside the nested-KVM box
 // (scripts/box/). Skipping the guest tests takes NODEVMM_SKIP_KVM_TESTS=1, and is announced.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { expandPattern, runFilesInBox } from './box-run.js';
+import { AVA_CLI, runAva } from './ava.js';
 import { kvmProblem } from '../../src/kvm/availability.js';
-import { repoRoot } from '../box/repo.js';
 import { detectPlatformQuirks } from '../../src/vm/quirks.js';
 import { suiteFor, SKIP_VARIABLE, type Suite } from './suites.js';
 
-const root = repoRoot();
 const UNIT_LIMIT_SECONDS = 10 * 60;
-const ava = join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-
-/** Runs ava; past `limitSeconds` it is killed and the run fails, so a hung guest cannot eat CI's budget. */
-function runAva(args: readonly string[], limitSeconds: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ava, ...args], { cwd: root, stdio: 'inherit', env });
-    const timer = setTimeout(() => {
-      process.stderr.write(`test: FAILED: ava did not finish within ${limitSeconds} s; killed\n`);
-      child.kill('SIGKILL');
-    }, limitSeconds * 1000);
-    child.on('error', () => resolve(1));
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve(code ?? (signal ? 128 : 1));
-    });
-  });
-}
 
 function banner(lines: string[]): void {
   const bar = '!'.repeat(78);
@@ -74,7 +54,7 @@ async function runGuestTests(suite: Suite): Promise<number> {
 
 async function main(): Promise<number> {
   const suite = suiteFor(process.argv[2] ?? 'default');
-  if (!existsSync(ava)) throw new Error(`${ava} is missing: run npm install`);
+  if (!existsSync(AVA_CLI)) throw new Error(`${AVA_CLI} is missing: run npm install`);
   const started = Date.now();
   let unitStatus = 0;
   if (suite.unitFiles.length > 0) {

@@ -1,8 +1,9 @@
 // Dirty-page bitmaps as KVM_GET_DIRTY_LOG fills them (bit i of the slot's bitmap = its page i, in
 // little-endian 64-bit words, so byte i / 8, bit i % 8) and the runs of guest RAM they stand for: what
 // a migration's Memory command sends. Pure: no KVM.
+import { BITMAP_PAGE_SIZE, markPageBits } from '../util/page-bits.js';
 
-export const DIRTY_PAGE_SIZE = 4096;
+export const DIRTY_PAGE_SIZE = BITMAP_PAGE_SIZE;
 
 /** One KVM memory slot of guest RAM, as it was registered. */
 export interface LoggedRegion {
@@ -75,11 +76,7 @@ export function bitmapRuns(bitmap: Uint8Array, region: LoggedRegion, out: DirtyR
 
 /** Sets the bits of every page [gpa, gpa + length) touches; the range must lie in `region`. */
 export function markPages(bitmap: Uint8Array, region: LoggedRegion, gpa: number, length: number): void {
-  if (length <= 0) return;
-  const first = Math.floor((gpa - region.gpa) / DIRTY_PAGE_SIZE);
-  const end = Math.ceil((gpa + length - region.gpa) / DIRTY_PAGE_SIZE);
-  // atomic: the bitmap may be shared with device threads marking theirs meanwhile
-  for (let page = first; page < end; page++) Atomics.or(bitmap, page >> 3, 1 << (page & 7));
+  markPageBits(bitmap, gpa - region.gpa, length);
 }
 
 /** The region holding all of [gpa, gpa + length), if one does. */

@@ -240,21 +240,16 @@ export class MigratingVmm extends VmmCore {
   /** The VM stays here and goes on as it was; what was held is replayed here. */
   private async migrationFailed(error: Error, how: { handedOver: LifecycleEvent[] | null; pausedHere: boolean; imagesHandedOver: boolean; machine: Machine }): Promise<void> {
     this.log(`migration: failed: ${error.message}`);
-    let running = how.pausedHere && this.machine === how.machine;
-    if (how.imagesHandedOver && this.virtio) {
-      // a destination that got the State drops its partial VM when the stream ends: give it a moment
-      const taken = await retakeImages(this.virtio!);
-      if (taken) {
-        this.log(`migration: ${taken.message}; the VM stays paused`);
-        running = false;
-        error = new Error(`${error.message}; ${taken.message}`);
-      }
-    }
-    if (running) {
+    const pausedHere = how.pausedHere && this.machine === how.machine;
+    // a destination that got the State drops its partial VM when the stream ends: give it a moment
+    const lost = how.imagesHandedOver && this.virtio ? await retakeImages(this.virtio) : null;
+    if (lost) {
+      this.log(`migration: ${lost.message}; the VM stays paused`);
+      error = new Error(`${error.message}; ${lost.message}`);
+      if (pausedHere) this.setState('Paused');
+    } else if (pausedHere) {
       await this.virtio?.resume();
       this.pool!.run(how.machine.generation);
-    } else if (how.pausedHere && this.machine === how.machine) {
-      this.setState('Paused');
     }
     this.emit('vm', 'migration-failed', { error: error.message });
     if (how.handedOver) for (const event of how.handedOver) this.supervisor.post(event);

@@ -16,18 +16,24 @@ import { ShellSession } from '../helpers/shell-session.js';
 
 const minutes = (n: number): number => n * 60_000;
 
-kvmSerialTest('busybox shell on Debian\'s kernel migrates; on the destination it answers typed commands and `poweroff` exits 0', async (t) => {
-  t.timeout(minutes(20));
+/** A source with Debian's kernel and a busybox shell on its serial console (stdin and stdout), and a destination. */
+function linuxPair(initramfs: string, cmdline: string, extra: Record<string, unknown> = {}) {
   const guest = linuxGuest();
-  const vms = await pair(
+  return pair(
     {
-      payload: { kernel: guest.bzImage, initramfs: busyboxInitramfs(), cmdline: 'console=ttyS0 action=shell' },
+      payload: { kernel: guest.bzImage, initramfs, cmdline },
       memory: { size: LINUX_MEMORY },
       cpus: { boot_vcpus: LINUX_CPUS, max_vcpus: LINUX_CPUS },
       serial: { mode: 'Tty' },
+      ...extra,
     },
     { stdin: true },
   );
+}
+
+kvmSerialTest('busybox shell on Debian\'s kernel migrates; on the destination it answers typed commands and `poweroff` exits 0', async (t) => {
+  t.timeout(minutes(20));
+  const vms = await linuxPair(busyboxInitramfs(), 'console=ttyS0 action=shell');
   try {
     await vms.source.waitForOutput('NODEVMM-INIT: shell', 1, minutes(15));
     const url = `unix:${unique('linux.sock')}`;
@@ -65,17 +71,7 @@ kvmSerialTest('a virtio disk mid-I/O migrates: pages the disk filled during pre-
   writeFileSync(image, data);
   truncateSync(image, 256 * MiB);
   const sum = createHash('sha256').update(data).digest('hex');
-  const guest = linuxGuest();
-  const vms = await pair(
-    {
-      payload: { kernel: guest.bzImage, initramfs: virtioInitramfs(), cmdline: 'console=ttyS0 action=shell init_on_alloc=0' },
-      memory: { size: LINUX_MEMORY },
-      cpus: { boot_vcpus: LINUX_CPUS, max_vcpus: LINUX_CPUS },
-      serial: { mode: 'Tty' },
-      disks: [{ path: image }],
-    },
-    { stdin: true },
-  );
+  const vms = await linuxPair(virtioInitramfs(), 'console=ttyS0 action=shell init_on_alloc=0', { disks: [{ path: image }] });
   try {
     await vms.source.waitForOutput('NODEVMM-INIT: shell', 1, minutes(15));
     const before = new ShellSession(vms.source);

@@ -2,22 +2,21 @@
 // guest's vCPUs write, while a device writes guest RAM through the VMM's mapping (a disk read, a
 // received frame, a used ring). The VMM hands each device thread one bitmap per RAM region (shared
 // memory, bit i = the region's page i, as KVM's dirty log counts them); the thread sets bits with
-// Atomics.or and the VMM takes them with each collect.
-
-export const WRITTEN_PAGE_SIZE = 4096;
+// Atomics.or (util/page-bits.ts) and the VMM takes them with each collect.
+import { BITMAP_PAGE_SIZE, markPageBits } from '../../util/page-bits.js';
 
 /** One RAM region's bitmap: where the region sits in the RAM mapping, and its shared bits. */
 export interface WriteBitmap {
   hostOffset: number;
   size: number;
-  /** Uint32 words, little-endian bit order: page i is bit i % 32 of word i / 32 */
+  /** page i is bit i % 8 of byte i / 8 */
   bitmap: SharedArrayBuffer;
 }
 
 interface Region {
   start: number;
   end: number;
-  words: Uint32Array;
+  bits: Uint8Array;
 }
 
 export class WrittenPages {
@@ -29,9 +28,9 @@ export class WrittenPages {
     private readonly ram: ArrayBufferLike,
   ) {
     this.regions = maps.map((m) => {
-      const words = new Uint32Array(m.bitmap);
-      if (words.length * 32 * WRITTEN_PAGE_SIZE < m.size) throw new RangeError(`a bitmap of ${m.bitmap.byteLength} bytes cannot cover ${m.size} bytes of RAM`);
-      return { start: m.hostOffset, end: m.hostOffset + m.size, words };
+      const bits = new Uint8Array(m.bitmap);
+      if (bits.length * 8 * BITMAP_PAGE_SIZE < m.size) throw new RangeError(`a bitmap of ${m.bitmap.byteLength} bytes cannot cover ${m.size} bytes of RAM`);
+      return { start: m.hostOffset, end: m.hostOffset + m.size, bits };
     });
   }
 
@@ -44,9 +43,6 @@ export class WrittenPages {
     if (view.buffer !== this.ram || view.byteLength === 0) return;
     const at = view.byteOffset;
     const region = this.regions.find((r) => at >= r.start && at + view.byteLength <= r.end);
-    if (!region) return;
-    const first = Math.floor((at - region.start) / WRITTEN_PAGE_SIZE);
-    const last = Math.floor((at + view.byteLength - 1 - region.start) / WRITTEN_PAGE_SIZE);
-    for (let page = first; page <= last; page++) Atomics.or(region.words, page >>> 5, 1 << (page & 31));
+    if (region) markPageBits(region.bits, at - region.start, view.byteLength);
   }
 }
