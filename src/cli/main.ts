@@ -8,6 +8,7 @@ import { ApiServer } from '../api/http-server.js';
 import { UsageError, USAGE, parseArgs, type CliOptions } from './args.js';
 import { serialTerminalService } from './terminal.js';
 import type { ServiceStarter } from './service.js';
+import { handleSignals } from './early-signals.js';
 
 export type { ServiceStarter };
 
@@ -64,17 +65,16 @@ export async function main(
     quirks: options.quirks,
     profileExits: options.profileExits,
     log,
+    warn: (message) => io.stderr.write(`nodevmm: warning: ${message}\n`),
     tty: io.stdout,
   });
   vmm.events$.subscribe((e) => log(`event ${eventName(e)}${e.properties ? ' ' + JSON.stringify(e.properties) : ''}`));
   vmm.debugConsole$.subscribe((bytes) => log(`guest debug console: ${Buffer.from(bytes).toString('latin1').trimEnd()}`));
 
-  const onSignal = (signal: NodeJS.Signals): void => {
+  handleSignals((signal) => {
     log(`${signal}: shutting down`);
     void vmm.shutdown('signal');
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  });
 
   const closers: Array<() => Promise<void>> = [];
   try {
@@ -116,8 +116,7 @@ export async function main(
   }
 
   const exit = await vmm.exited;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  handleSignals(null);
   await Promise.all(closers.map((close) => close().catch(() => {})));
   if (exit.code !== 0) io.stderr.write(`nodevmm: fatal: ${exit.error ?? exit.reason}\n`);
   else log(`exiting (${exit.reason})`);

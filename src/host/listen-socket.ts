@@ -4,6 +4,7 @@
 // its file alone.
 import { connect, type Server } from 'node:net';
 import { chmodSync, fstatSync, lstatSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { VmmError } from '../errors.js';
 
 export type ApiSocketTarget = { path: string } | { fd: number };
@@ -33,6 +34,7 @@ export async function listenOnSocket(server: Server, target: ApiSocketTarget, la
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw invalid(`${label} ${path}: the path is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address`);
   }
+  checkSocketDirectory(path, label);
   await clearStaleSocket(path, label);
   // The umask covers the window between bind() and chmod(); bind happens inside listen(), synchronously.
   const previous = setUmask(0o177);
@@ -54,6 +56,24 @@ export async function listenOnSocket(server: Server, target: ApiSocketTarget, la
   // A fatal path that ends in process.exit() skips every close; the file must not outlive the VMM.
   process.on('exit', release);
   return { path, release };
+}
+
+/**
+ * Whoever can connect to the socket drives the VMM, so nobody else may put their own socket in its
+ * place: a directory that every user can write is refused unless it is sticky (as /tmp is), where
+ * only the owner can remove or rename the file.
+ */
+function checkSocketDirectory(path: string, label: string): void {
+  const directory = dirname(path);
+  let mode: number;
+  try {
+    mode = statSync(directory).mode;
+  } catch (error) {
+    throw invalid(`${label} ${path}: its directory ${directory} cannot be used (${(error as NodeJS.ErrnoException).code})`, error);
+  }
+  if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0) {
+    throw invalid(`${label} ${path}: its directory ${directory} is writable by every user and not sticky, so another user could replace the socket`);
+  }
 }
 
 function checkInheritedSocket(fd: number, label: string): void {

@@ -105,13 +105,16 @@ export async function runVmm(args: string[], timeoutMs = 30_000): Promise<{ code
   return { code, stdout: vmm.stdout(), stderr: vmm.stderr(), ms };
 }
 
-/** Parses an event-monitor file: JSON objects separated by blank lines. */
+/**
+ * Parses an event-monitor file: JSON objects, each followed by a blank line.
+ * The VMM may be mid-write while a test polls, so a last record not yet ended
+ * by its blank line is left for the next read; every ended record must parse.
+ */
 export function readEvents(path: string): Array<{ source: string; event: string; properties: Record<string, string> | null; timestamp: { secs: number; nanos: number } }> {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split(/\n\n+/)
-    .filter((chunk) => chunk.trim() !== '')
-    .map((chunk) => JSON.parse(chunk));
+  const chunks = readFileSync(path, 'utf8').split(/\n\n+/);
+  chunks.pop(); // empty when the file ends a record, else a record still being written
+  return chunks.filter((chunk) => chunk.trim() !== '').map((chunk) => JSON.parse(chunk));
 }
 
 export function eventNames(path: string): string[] {

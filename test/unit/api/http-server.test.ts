@@ -5,7 +5,7 @@ import test from 'ava';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, lstatSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vmm } from '../../../src/api/vmm.js';
@@ -130,6 +130,23 @@ test('targets that cannot work are refused up front, naming the problem', async 
   await t.throwsAsync(ApiServer.start(vmm, { fd }), { message: /the descriptor is not a socket/ });
   closeSync(fd);
   await vmm.shutdown();
+});
+
+test('a socket directory that any user could write is refused unless it is sticky, as /tmp is', async (t) => {
+  const vmm = new Vmm({ quirks: 'off' });
+  const open = join(tmp, 'world-writable');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  await t.throwsAsync(ApiServer.start(vmm, { path: join(open, 'api.sock') }), {
+    message: /world-writable\/api\.sock: its directory .* is writable by every user and not sticky/,
+  });
+  t.false(existsSync(join(open, 'api.sock')));
+  await t.throwsAsync(ApiServer.start(vmm, { path: join(tmp, 'missing', 'api.sock') }), { message: /its directory .*missing cannot be used \(ENOENT\)/ });
+  chmodSync(open, 0o1777);
+  const server = await ApiServer.start(vmm, { path: join(open, 'api.sock') });
+  t.is(statSync(join(open, 'api.sock')).mode & 0o777, 0o600);
+  await vmm.shutdown();
+  await server.close();
 });
 
 test('the requests of the §2 table without a VM: 404, except delete (204) and create', async (t) => {
