@@ -18,6 +18,9 @@ static Napi::Value KickVcpuByHandle(const Napi::CallbackInfo& info) {
 
 Napi::Value OpenPty(const Napi::CallbackInfo& info);
 Napi::Value PtyUnread(const Napi::CallbackInfo& info);
+Napi::Value SetThreadName(const Napi::CallbackInfo& info);
+Napi::Function FdReaderClass(Napi::Env env);
+Napi::Value SendWithFds(const Napi::CallbackInfo& info);
 Napi::Value CreateEventfd(const Napi::CallbackInfo& info);
 Napi::Value SignalEventfd(const Napi::CallbackInfo& info);
 Napi::Value WaitEventfds(const Napi::CallbackInfo& info);
@@ -87,6 +90,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unixAccept", Napi::Function::New(env, UnixAccept, "unixAccept"));
   exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
   exports.Set("shutdownSocket", Napi::Function::New(env, ShutdownSocket, "shutdownSocket"));
+  exports.Set("FdReader", FdReaderClass(env));
+  exports.Set("sendWithFds", Napi::Function::New(env, SendWithFds, "sendWithFds"));
+  exports.Set("setThreadName", Napi::Function::New(env, SetThreadName, "setThreadName"));
   exports.Set("layout", Layout(env));
   InstallFastEntry();
   return exports;

@@ -11,3 +11,17 @@ function packageVersion(): string {
 }
 
 export const VERSION = packageVersion();
+
+/**
+ * The Cloud Hypervisor release whose API nodevmm answers for, as `cloud-hypervisor --version` reports
+ * it to CH's clients. libvirt's ch driver switches features on by this number; nodevmm has those of 18
+ * (serial and console together), 22 (tap fds sent with vm.add-net), 28 (the payload API) and 36 (a
+ * serial port on a Unix socket), not 40's (restore with new net fds): it claims 36 (docs/API.md).
+ */
+export const CLOUD_HYPERVISOR_API_VERSION = '36.0.0';
+
+/** `--version`'s line: nodevmm's own, or Cloud Hypervisor's form when run under that name. */
+export function versionLine(programName: string): string {
+  if (programName === 'cloud-hypervisor') return `cloud-hypervisor v${CLOUD_HYPERVISOR_API_VERSION}-nodevmm${VERSION}\n`;
+  return `nodevmm ${VERSION}\n`;
+}

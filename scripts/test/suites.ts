@@ -44,6 +44,17 @@ const SUITES: Record<string, Suite> = {
     boxTimeoutSeconds: 30 * 60,
     needsHardwareVirtualization: false,
   },
+  libvirt: {
+    name: 'test:libvirt',
+    avaArgs: [],
+    unitFiles: [],
+    // real virtchd and virsh (scripts/libvirt/build.sh) driving nodevmm as `cloud-hypervisor` (issue 14)
+    guestFiles: ['dist/test/libvirt/**/*.test.js'],
+    boxAvaArgs: [`--timeout=${2 * BOX_SCALE}m`, '--concurrency=1', '--serial'],
+    boxTimeoutSeconds: 20 * 60,
+    // its Linux guest runs the busybox shell: 64-bit user mode
+    needsHardwareVirtualization: true,
+  },
   linux: {
     name: 'test:linux',
     avaArgs: ['--config', 'ava.linux.config.js'],

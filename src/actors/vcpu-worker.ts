@@ -9,11 +9,14 @@ import type { VcpuStop } from './lifecycle.js';
 import type { AttachedVcpu, VcpuSpec } from '../vm/vcpu-spec.js';
 import { attachVcpu, detachVcpu, type AttachedLoop } from './vcpu-attach.js';
 import { saveVcpuState, type VcpuState } from '../kvm/vcpu-state.js';
+import { native } from '../kvm/native.js';
 
 let current: AttachedLoop | null = null;
 
 function attach(spec: VcpuSpec): AttachedVcpu {
   if (current) detach();
+  // `vcpuN`, as Cloud Hypervisor names its vCPU threads: libvirt's ch driver finds them by it.
+  native().setThreadName(`vcpu${spec.vcpuId}`);
   current = attachVcpu(spec);
   return { handle: current.vcpu.handle };
 }

@@ -24,6 +24,9 @@ export interface DeviceWorkerData {
 
 const data = workerData as DeviceWorkerData;
 const addon = native();
+// Named by the device's id (_disk0, _net0, _rng0...): Cloud Hypervisor's I/O thread names, which
+// libvirt's ch driver looks for.
+addon.setThreadName(data.id);
 const fdIo = { readv: addon.readvNonblocking, writev: addon.writevNonblocking };
 const backend = makeBackend(data.backend, {
   tap: { ...fdIo, setOffload: addon.setTapOffload },

@@ -8,6 +8,7 @@ import { route } from './rest-endpoints.js';
 import { RestError, errorReply } from './rest-status.js';
 import { DEFAULT_BODY_LIMIT, checkDeclaredLength, readBody } from './http-body.js';
 import { listenOnSocket, type ApiSocketTarget, type BoundSocket } from '../host/listen-socket.js';
+import { FdPassingSocket, closeFds, readWithFdPassing } from '../host/fd-passing-socket.js';
 
 export type { ApiSocketTarget } from '../host/listen-socket.js';
 
@@ -68,12 +69,17 @@ export function createApiHandler(vmm: Vmm, options: ApiServerOptions = {}): (req
   const log = options.log ?? (() => {});
   return (request, response) => {
     void (async () => {
+      let fds: number[] = [];
+      let fdsTaken = false;
       try {
         const raw = await readBody(request, limit);
+        // Descriptors come with the request's first bytes: all of them are here once its body is.
+        if (request.socket instanceof FdPassingSocket) fds = request.socket.takeFds();
         const pathname = requestPath(request);
         const { name, endpoint } = route(request.method ?? '', pathname);
         const body = endpoint.body === 'json' ? parseJsonBody(raw, name) : undefined;
-        const reply = await endpoint.handle(vmm, body);
+        const reply = await endpoint.handle(vmm, body, fds);
+        fdsTaken = endpoint.takesFds === true;
         if (reply.status === 204) {
           response.writeHead(204, endpoint.afterReply ? { Connection: 'close' } : {});
           response.end(() => endpoint.afterReply?.(vmm));
@@ -85,6 +91,8 @@ export function createApiHandler(vmm: Vmm, options: ApiServerOptions = {}): (req
         const reply = errorReply(error);
         log(`api: ${request.method} ${request.url} → ${reply.status} ${reply.body.join(': ')}`);
         sendError(response, error);
+      } finally {
+        if (!fdsTaken) closeFds(fds);
       }
     })();
   };
@@ -117,6 +125,7 @@ export class ApiServer {
       { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, requireHostHeader: false },
       handler,
     );
+    readWithFdPassing(server);
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
       // Expect: 100-continue lets a client learn of a 413 before it sends the body.
       try {

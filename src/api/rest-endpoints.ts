@@ -13,7 +13,10 @@ export interface Endpoint {
   method: 'GET' | 'PUT';
   /** 'json': the request must carry a JSON body; 'none': a body, if any, is read and ignored */
   body: 'json' | 'none';
-  handle(vmm: Vmm, body: unknown): Promise<Reply> | Reply;
+  /** `fds`: descriptors the client passed with the request (SCM_RIGHTS), closed after it unless taken */
+  handle(vmm: Vmm, body: unknown, fds: readonly number[]): Promise<Reply> | Reply;
+  /** a successful handle() owns the passed descriptors (vm.add-net's taps) */
+  takesFds?: boolean;
   /** runs once the reply has been flushed to the client (vmm.shutdown ends the process only then) */
   afterReply?(vmm: Vmm): void;
 }
@@ -101,6 +104,7 @@ export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   },
   'vm.send-migration': { method: 'PUT', body: 'json', handle: (vmm, body) => done(vmm.sendMigration(sendMigrationBody(body))) },
   'vm.receive-migration': { method: 'PUT', body: 'json', handle: (vmm, body) => done(vmm.receiveMigration(receiveMigrationBody(body).receiverUrl)) },
+  'vm.add-net': { method: 'PUT', body: 'json', takesFds: true, handle: (vmm, body, fds) => done(vmm.addNet(body, fds)) },
   'vm.info': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restInfo(vmm.info()) }) },
   'vm.counters': { method: 'GET', body: 'none', handle: (vmm) => ({ status: 200, body: restCounters(vmm.counters()) }) },
 };
@@ -109,7 +113,7 @@ export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
 const NOT_YET = new Set([
   'vm.coredump', 'vm.resize',
   'vm.resize-disk', 'vm.resize-zone', 'vm.add-device', 'vm.remove-device', 'vm.add-disk', 'vm.add-fs',
-  'vm.add-net', 'vm.add-pmem', 'vm.add-vdpa', 'vm.add-vsock', 'vm.add-user-device',
+  'vm.add-pmem', 'vm.add-vdpa', 'vm.add-vsock', 'vm.add-user-device',
   'vm.add-generic-vhost-user', 'vm.nmi', 'vm.debug', 'vmm.nmi',
 ]);
 

@@ -3,6 +3,7 @@
 // LIFECYCLE.md §3.
 import { MigratingVmm } from '../vmm/migrating-vmm.js';
 import type { VmmCoreOptions } from '../vmm/types.js';
+import { withAddedNet } from '../vmm/add-net.js';
 import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 
 export { VERSION } from '../version.js';
@@ -21,5 +22,15 @@ export class Vmm extends MigratingVmm {
     const target = options.eventMonitor;
     const warn = options.warn ?? ((message: string) => this.log(message));
     if (target) this.useEventSink(new EventMonitor(target, () => this.stamp(), (e) => warn(`event monitor: ${e.message}`)));
+  }
+
+  /**
+   * vm.add-net: a net (CH's NetConfig) joins a VM that is Created or Shut down, built at its next boot.
+   * `fds` are its tap's descriptors, handed over with the request; on success the VM owns them.
+   */
+  addNet(net: unknown, fds: readonly number[] = []): Promise<void> {
+    return this.request('add-net', async () => {
+      this.config = withAddedNet(this.config!, net, fds);
+    });
   }
 }

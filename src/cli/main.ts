@@ -1,7 +1,7 @@
 // The `nodevmm` runner: flags → a Vmm, then wait for it to end. This is the only layer that knows
 // about exit statuses and signals; the bin shim calls process.exit with what `main` returns.
 import { Vmm } from '../api/vmm.js';
-import { VERSION } from '../version.js';
+import { versionLine } from '../version.js';
 import { VmmError, errorChain } from '../errors.js';
 import { eventName } from '../vmm/events.js';
 import { ApiServer } from '../api/http-server.js';
@@ -17,6 +17,8 @@ export const ExitStatus = { OK: 0, FATAL: 1, USAGE: 2 } as const;
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** the name the program was run as: `cloud-hypervisor` gives Cloud Hypervisor's --version line */
+  programName?: string;
 }
 
 /** The REST API on --api-socket; nothing without the flag. */
@@ -44,7 +46,7 @@ export async function main(
     return ExitStatus.OK;
   }
   if (options.version) {
-    io.stdout.write(`nodevmm ${VERSION}\n`);
+    io.stdout.write(versionLine(io.programName ?? 'nodevmm'));
     return ExitStatus.OK;
   }
   if (!options.kernel && !options.apiSocket && !options.restore) {

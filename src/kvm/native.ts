@@ -88,7 +88,30 @@ export interface NativeLayout {
   kickSignal: number;
 }
 
+/** One read of a Unix stream socket with the descriptors that came with it (SCM_RIGHTS). */
+export interface ReceivedBytes {
+  /** empty: the peer closed its end */
+  data: Buffer;
+  fds: number[];
+  /** the message carried more descriptors than one read takes: the rest were closed */
+  truncated: boolean;
+}
+
+/** Reads a connected Unix socket through its own dup, with recvmsg; says when it is readable. */
+export interface NativeFdReader {
+  /** calls onReadable on the event loop while the socket has something to read */
+  start(): void;
+  stop(): void;
+  /** null when nothing is waiting */
+  receive(maxBytes: number): ReceivedBytes | null;
+  /** stops, and closes the dup (not the caller's fd) */
+  close(): void;
+}
+
 export interface NativeAddon {
+  FdReader: new (fd: number, onReadable: (status: number) => void) => NativeFdReader;
+  /** one sendmsg of data with the descriptors attached; bytes sent, or -errno (-EAGAIN: full) */
+  sendWithFds(fd: number, data: Buffer, fds: number[]): number;
   Kvm: new (path?: string) => NativeKvm;
   Vm: new (kvm: NativeKvm) => NativeVm;
   Vcpu: new (vmFd: number, id: number, mmapSize: number) => NativeVcpu;
@@ -103,6 +126,8 @@ export interface NativeAddon {
   irqLine(vmFd: number, irq: number, level: boolean): void;
   /** A pseudo-terminal pair, both fds close-on-exec, the master non-blocking, the slave in raw mode. */
   openPty(): { master: number; slave: number; path: string };
+  /** names the calling thread (15 bytes kept), as tools that find threads by name expect */
+  setThreadName(name: string): void;
   /** bytes in a pty's input queue that no reader has taken yet (FIONREAD on the slave fd) */
   ptyUnread(slaveFd: number): number;
   /** a fresh eventfd (non-blocking, close-on-exec); close it with fs.closeSync */

@@ -3,7 +3,7 @@
 import { VmmError } from '../errors.js';
 import type { VmState } from './types.js';
 
-export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button' | 'snapshot' | 'restore' | 'send-migration' | 'receive-migration';
+export type VmRequest = 'create' | 'boot' | 'shutdown' | 'reboot' | 'pause' | 'resume' | 'delete' | 'power-button' | 'snapshot' | 'restore' | 'send-migration' | 'receive-migration' | 'add-net';
 
 /** What the VMM does for an accepted request. */
 export type RequestStep =
@@ -19,7 +19,8 @@ export type RequestStep =
   | 'snapshot'
   | 'restore'
   | 'send-migration'
-  | 'receive-migration';
+  | 'receive-migration'
+  | 'add-device';
 
 type StateWithConfig = Exclude<VmState, 'NotCreated'>;
 
@@ -39,6 +40,8 @@ const STEPS: Record<VmRequest, Partial<Record<VmState, RequestStep>>> = {
   // A migration sends a running or paused VM; it is received by a VMM that has none yet.
   'send-migration': { Running: 'send-migration', Paused: 'send-migration' },
   'receive-migration': { NotCreated: 'receive-migration' },
+  // Devices join a VM that is not running: they are built at its next boot (no hotplug yet).
+  'add-net': { Created: 'add-device', Shutdown: 'add-device' },
 };
 
 /** The verb of "cannot … the VM" messages. */
@@ -55,6 +58,7 @@ const VERBS: Record<VmRequest, string> = {
   restore: 'restore',
   'send-migration': 'migrate',
   'receive-migration': 'receive a migration into',
+  'add-net': 'add a net to',
 };
 
 /** The step for `request` in `state`, or the VmmError a client gets for it. */
@@ -66,5 +70,6 @@ export function stepFor(request: VmRequest, state: VmState): RequestStep {
   if (request === 'receive-migration') throw new VmmError('already-created', 'a VM is already created; a migration is received by a VMM without one (delete it first)');
   if (state === 'NotCreated') throw new VmmError('not-found', `no VM is created; cannot ${VERBS[request]} it`);
   if (request === 'snapshot') throw new VmmError('wrong-state', `cannot snapshot the VM in state ${state}: it must be Paused (vm.pause first)`);
+  if (request === 'add-net') throw new VmmError('wrong-state', `cannot add a net to the VM in state ${state}: nodevmm adds devices before the VM boots (no hotplug)`);
   throw new VmmError('wrong-state', `cannot ${VERBS[request]} the VM in state ${state satisfies StateWithConfig}`);
 }

@@ -40,7 +40,8 @@ chTest("request and 200 bodies use Cloud Hypervisor's schema names", (t) => {
       t.is(ourBody, chBody, `${path} request body`);
       const our200 = (operation.responses['200'] as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema.$ref;
       const ch200 = (ch.paths[path][method].responses['200'] as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema.$ref;
-      t.is(our200, ch200, `${path} 200 body`);
+      // vm.add-net answers only 204 (a cold add): CH's 200 is for a hotplugged device.
+      if (operation.responses['200'] !== undefined || path !== '/vm.add-net') t.is(our200, ch200, `${path} 200 body`);
     }
   }
 });

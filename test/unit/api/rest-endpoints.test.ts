@@ -35,6 +35,7 @@ test('every endpoint of LIFECYCLE.md §4 is routed with its method', (t) => {
     'vm.restore': 'PUT',
     'vm.send-migration': 'PUT',
     'vm.receive-migration': 'PUT',
+    'vm.add-net': 'PUT',
   };
   t.deepEqual(Object.keys(ENDPOINTS).sort(), Object.keys(expected).sort());
   for (const [name, method] of Object.entries(expected)) {

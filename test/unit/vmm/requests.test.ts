@@ -5,7 +5,7 @@ import type { VmState } from '../../../src/vmm/types.js';
 import { VmmError } from '../../../src/errors.js';
 
 // The spec's rows, with the step each accepted cell takes; a string starting with '!' is the error kind.
-const SPEC: Record<VmState, Record<Exclude<VmRequest, 'power-button' | 'snapshot' | 'restore' | 'send-migration' | 'receive-migration'>, string>> = {
+const SPEC: Record<VmState, Record<Exclude<VmRequest, 'power-button' | 'snapshot' | 'restore' | 'send-migration' | 'receive-migration' | 'add-net'>, string>> = {
   NotCreated: { boot: '!not-found', shutdown: '!not-found', reboot: '!not-found', pause: '!not-found', resume: '!not-found', delete: 'nothing', create: 'store-config' },
   Created: { boot: 'boot-fresh', shutdown: '!wrong-state', reboot: '!wrong-state', pause: '!wrong-state', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
   Running: { boot: '!wrong-state', shutdown: 'stop', reboot: 'rebuild', pause: 'pause', resume: '!wrong-state', delete: 'delete', create: '!already-created' },
@@ -41,6 +41,12 @@ test('a migration sends a running or paused VM, and is received by a VMM without
   t.deepEqual(states.map((state) => outcome('send-migration', state)), ['!not-found', '!wrong-state', 'send-migration', 'send-migration', '!wrong-state']);
   t.deepEqual(states.map((state) => outcome('receive-migration', state)), ['receive-migration', '!already-created', '!already-created', '!already-created', '!already-created']);
   t.is(t.throws(() => stepFor('send-migration', 'Shutdown'))?.message, 'cannot migrate the VM in state Shutdown');
+});
+
+test('vm.add-net joins a VM that is not running; a running or paused one says there is no hotplug', (t) => {
+  const states: VmState[] = ['NotCreated', 'Created', 'Running', 'Paused', 'Shutdown'];
+  t.deepEqual(states.map((state) => outcome('add-net', state)), ['!not-found', 'add-device', '!wrong-state', '!wrong-state', 'add-device']);
+  t.regex(t.throws(() => stepFor('add-net', 'Running'))?.message ?? '', /no hotplug/);
 });
 
 test('the power button works on a running VM only, and errors name the request and the state', (t) => {

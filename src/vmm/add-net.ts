@@ -1,0 +1,18 @@
+// vm.add-net on a VM that is not running: the net joins its config and is built at the next boot.
+// Cloud Hypervisor's clients (libvirt) send the tap's descriptors with the request (SCM_RIGHTS); they
+// take the place of any `fds` in the body, which would name descriptors of the client, not of the VMM.
+import { invalid, isObject } from './config-fields.js';
+import { MAX_VIRTIO_DEVICES, type VmConfig } from './config.js';
+import { parseNets } from './net-config.js';
+
+export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonly number[]): VmConfig {
+  if (!isObject(body)) throw invalid('vm.add-net needs a NetConfig object');
+  if (passedFds.length === 0 && body.fds !== undefined && body.fds !== null) {
+    throw invalid('vm.add-net: fds must come with the request as descriptors (SCM_RIGHTS), not as numbers in the body');
+  }
+  const added = passedFds.length > 0 ? { ...body, fds: [...passedFds] } : body;
+  const net = parseNets([...(config.net ?? []), added]);
+  const count = (config.disks?.length ?? 0) + (config.rng ? 1 : 0) + net.length + (config.vsock ? 1 : 0) + (config.console.mode !== 'Off' ? 1 : 0);
+  if (count > MAX_VIRTIO_DEVICES) throw invalid(`vm.add-net: at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console)`);
+  return { ...config, net };
+}

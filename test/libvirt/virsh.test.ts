@@ -1,0 +1,163 @@
+// libvirt drives nodevmm: real virtchd (libvirt's ch driver) and virsh, built from Debian's source by
+// scripts/libvirt/build.sh, with nodevmm on virtchd's PATH as `cloud-hypervisor`. The guests are real:
+// the tiny PVH ones, and Debian's kernel with the busybox shell and a virtio disk. One virtchd serves
+// every test, one test at a time. Each domain's VMM is started by libvirt, as in production.
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { guestPath, waitFor } from '../helpers/project.js';
+import { kvmSerialTest } from '../helpers/kvm-test.js';
+import { alive, domainXml, serialPty, startLibvirt, type DomainSpec, type Libvirt } from '../helpers/libvirt.js';
+import { attachPty, type PtyClient } from '../helpers/pty-client.js';
+import { linuxGuest, virtioInitramfs, LINUX_CPUS } from '../helpers/linux-guest.js';
+import { tmpFile } from '../helpers/api-vmm.js';
+import { ApiClient } from '../../src/api/remote-client.js';
+import { scaled } from '../helpers/timing.js';
+
+let started: Promise<Libvirt> | null = null;
+const libvirt = (): Promise<Libvirt> => (started ??= startLibvirt());
+/** VMMs libvirt leaves running (see "destroy"): ended by the test that made them, or here. */
+const leftovers = new Set<number>();
+test.after.always(async () => {
+  for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  if (started) await (await started).stop();
+});
+
+const tiny = (lv: Libvirt, name: string, guest: string, emulator = lv.cloudHypervisor): DomainSpec => ({
+  name, kernel: guestPath(guest), memoryMiB: 32, vcpus: 1, emulator,
+});
+
+async function defineAndStart(lv: Libvirt, spec: DomainSpec): Promise<number> {
+  const xml = tmpFile(`${spec.name}.xml`);
+  writeFileSync(xml, domainXml(spec));
+  lv.ok('define', xml);
+  lv.ok('start', spec.name);
+  const pid = lv.vmmPid(spec.name);
+  if (pid === null) throw new Error(`libvirt started ${spec.name} but left no pidfile`);
+  leftovers.add(pid);
+  return pid;
+}
+
+const state = (lv: Libvirt, name: string): string => lv.ok('domstate', '--reason', name);
+const waitForState = (lv: Libvirt, name: string, expected: string, ms = 60_000): Promise<void> =>
+  waitFor(() => state(lv, name) === expected, ms, `${name}: ${expected} (now ${state(lv, name)})`);
+const waitForText = (pty: PtyClient, pattern: RegExp | string, from = 0, ms = 30_000): Promise<void> =>
+  waitFor(() => (typeof pattern === 'string' ? pty.text().indexOf(pattern, from) >= 0 : pattern.test(pty.text().slice(from))), ms, `${pattern} on the pty`);
+
+kvmSerialTest('hello: defined and started by virsh; the guest powers off by itself → "shut off (shutdown)", the VMM exits', async (t) => {
+  const lv = await libvirt();
+  t.regex(lv.ok('version'), /Running hypervisor: CH 36\.0\.0/);
+  const pid = await defineAndStart(lv, tiny(lv, 'nodevmm-hello', 'hello'));
+  await waitForState(lv, 'nodevmm-hello', 'shut off (shutdown)');
+  await waitFor(() => !alive(pid), 10_000, 'the VMM gone');
+  t.regex(lv.domainLog('nodevmm-hello'), /HTTP response code from CH: 204/);
+});
+
+kvmSerialTest('ticker: output on the pty from dumpxml; suspend stops it and resume goes on; dominfo; vcpuinfo finds vcpu0; reboot; shutdown', async (t) => {
+  const lv = await libvirt();
+  const name = 'nodevmm-ticker';
+  const pid = await defineAndStart(lv, tiny(lv, name, 'ticker'));
+  const pty = attachPty(serialPty(lv, name));
+  t.teardown(() => pty.close());
+  const dots = (): number => pty.text().split('.').length;
+  const seen = dots();
+  await waitFor(() => dots() > seen + 50, 20_000, 'the ticker ticking on the pty');
+
+  lv.ok('suspend', name);
+  t.is(state(lv, name), 'paused (user)');
+  await new Promise((r) => setTimeout(r, scaled(300)));
+  const paused = dots();
+  await new Promise((r) => setTimeout(r, scaled(1000)));
+  t.is(dots(), paused, 'no output while paused');
+  lv.ok('resume', name);
+  t.is(state(lv, name), 'running (unpaused)');
+  await waitFor(() => dots() > paused + 50, 20_000, 'ticking again after resume');
+
+  const info = lv.ok('dominfo', name);
+  t.regex(info, /State:\s+running/);
+  t.regex(info, /CPU\(s\):\s+1/);
+  t.regex(info, /Max memory:\s+32768 KiB/);
+  // libvirt finds vCPU threads by name (vcpuN); /proc says which thread that is.
+  const vcpus = lv.ok('vcpuinfo', name);
+  t.regex(vcpus, /VCPU:\s+0/);
+
+  const before = pty.text().length;
+  lv.ok('reboot', name);
+  await waitForText(pty, 'nodevmm guest: ticker', before);
+  t.is(state(lv, name), 'running (booted)');
+
+  // libvirt's `shutdown` sends vm.shutdown: the VM stops, the VMM stays (Cloud Hypervisor's way);
+  // libvirt marks the domain shut off from the vm/shutdown event, and leaves the process to its owner.
+  lv.ok('shutdown', name);
+  await waitForState(lv, name, 'shut off (shutdown)');
+  t.true(alive(pid), 'vm.shutdown leaves the VMM running');
+  process.kill(pid, 'SIGTERM');
+  await waitFor(() => !alive(pid), 10_000, 'the VMM ended by SIGTERM');
+});
+
+kvmSerialTest('destroy: a running domain is "shut off (destroyed)" at once', async (t) => {
+  const lv = await libvirt();
+  const name = 'nodevmm-destroy';
+  const pid = await defineAndStart(lv, tiny(lv, name, 'spin'));
+  t.is(state(lv, name), 'running (booted)');
+  lv.ok('destroy', name);
+  t.is(state(lv, name), 'shut off (destroyed)');
+  // Without systemd-machined libvirt 11.3 kills only its own children, and the VMM is daemonized: it
+  // stays until someone else ends it. A SIGTERM ends it in order.
+  if (alive(pid)) process.kill(pid, 'SIGTERM');
+  await waitFor(() => !alive(pid), 10_000, 'the VMM ended');
+});
+
+kvmSerialTest('Debian\'s kernel with the busybox shell and a virtio disk: commands typed on the pty answer, /dev/vda is the disk, poweroff → shut off', async (t) => {
+  t.timeout(scaled(6 * 60_000));
+  const lv = await libvirt();
+  const name = 'nodevmm-linux';
+  const disk = tmpFile('libvirt-disk.img');
+  const mark = 'NODEVMM-LIBVIRT-DISK';
+  writeFileSync(disk, Buffer.concat([Buffer.from(mark), Buffer.alloc((1 << 20) - mark.length)]));
+  const guest = linuxGuest();
+  const pid = await defineAndStart(lv, {
+    name, kernel: guest.bzImage, initrd: virtioInitramfs(), cmdline: 'console=ttyS0 action=shell',
+    memoryMiB: 256, vcpus: LINUX_CPUS, emulator: lv.cloudHypervisor, disks: [disk],
+  });
+  const pty = attachPty(serialPty(lv, name));
+  t.teardown(() => pty.close());
+  await waitForText(pty, 'NODEVMM-INIT: shell', 0, 5 * 60_000);
+  let asked = 0;
+  const ask = async (command: string): Promise<string> => {
+    const n = ++asked;
+    const from = pty.text().length;
+    pty.type(`echo "@@$((${n}+0))<"; ${command}; echo "@@$((${n}+0))>"\n`);
+    await waitForText(pty, `@@${n}>`, from, 60_000);
+    const text = pty.text().slice(from);
+    const start = text.indexOf(`@@${n}<`) + `@@${n}<`.length;
+    return text.slice(start, text.indexOf(`@@${n}>`, start)).replace(/\r/g, '').trim();
+  };
+  t.is(await ask('grep -c ^processor /proc/cpuinfo'), String(LINUX_CPUS));
+  t.is(await ask(`head -c ${mark.length} /dev/vda`), mark);
+  pty.type('poweroff\n');
+  await waitForState(lv, name, 'shut off (shutdown)', 120_000);
+  await waitFor(() => !alive(pid), 10_000, 'the VMM gone');
+});
+
+kvmSerialTest('--no-shutdown under libvirt (an <emulator> that adds it): libvirt shows the same "shut off"; the VMM stays, its VM Shutdown', async (t) => {
+  const lv = await libvirt();
+  const name = 'nodevmm-no-shutdown';
+  const pid = await defineAndStart(lv, tiny(lv, name, 'hello', lv.noShutdownEmulator));
+  await waitForState(lv, name, 'shut off (shutdown)');
+  t.true(alive(pid), 'the VMM outlives the guest');
+  const socket = `${lv.install.rundir}/libvirt/ch/${name}-socket`;
+  const info = await new ApiClient(socket, { timeoutMs: scaled(20_000) }).request('GET', 'vm.info');
+  t.is(info.status, 200);
+  t.is((JSON.parse(info.text) as { state: string }).state, 'Shutdown');
+  process.kill(pid, 'SIGTERM');
+  await waitFor(() => !alive(pid), 10_000, 'the VMM ended');
+});
+
+kvmSerialTest('libvirt\'s logs: no request refused, no error, no warning from the ch driver', async (t) => {
+  const lv = await libvirt();
+  const log = lv.daemonLog();
+  t.true(log.length > 0, 'virtchd wrote its log');
+  const bad = log.split('\n').filter((line) => / (error|warning) : /.test(line));
+  t.deepEqual(bad, []);
+  t.notRegex(log, /Unexpected response|response code from CH: [^2]/);
+});

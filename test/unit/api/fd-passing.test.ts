@@ -1,0 +1,112 @@
+// Descriptors passed with API requests (SCM_RIGHTS), as libvirt's ch driver sends tap fds with
+// vm.add-net: raw HTTP over one connection, each request sent with one sendmsg, as libvirt does. The
+// server keeps the descriptors that come with vm.add-net, and closes any that come with anything
+// else or with a request it refuses. No KVM needed: the nets join a VM that is only created.
+import test from 'ava';
+import { Socket } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Vmm } from '../../../src/api/vmm.js';
+import { ApiServer } from '../../../src/api/http-server.js';
+import { ApiClient } from '../../../src/api/remote-client.js';
+import { native } from '../../../src/kvm/native.js';
+import { guestPath, waitFor } from '../../helpers/project.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-fds-'));
+
+/** A libvirt-like client: one connection; each request goes in one sendmsg, with `fds` attached. */
+function rawClient(path: string) {
+  const fd = native().unixConnect(path);
+  if (fd < 0) throw new Error(`connect ${path}: ${-fd}`);
+  const socket = new Socket({ fd, readable: true, writable: true });
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  let answered = 0;
+  return {
+    async send(method: string, endpoint: string, body: string, fds: number[]): Promise<{ status: number; text: string }> {
+      const request = `${method} /api/v1/${endpoint} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const sent = fds.length > 0 ? native().sendWithFds(fd, Buffer.from(request), fds) : (socket.write(request), request.length);
+      if (sent !== Buffer.byteLength(request)) throw new Error(`sendmsg sent ${sent}`);
+      const n = ++answered;
+      // each answer has a Content-Length; wait until the n-th is whole
+      await waitFor(() => (received.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= n && /\r\n\r\n/.test(received.split(/(?=HTTP\/1\.1 \d{3})/)[n - 1] ?? ''), 5000, `answer ${n}`);
+      const answer = received.split(/(?=HTTP\/1\.1 \d{3})/)[n - 1];
+      return { status: Number(/HTTP\/1\.1 (\d{3})/.exec(answer)![1]), text: answer.slice(answer.indexOf('\r\n\r\n') + 4) };
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+/** What each of this process's descriptors is open on. */
+const openFiles = (): Map<number, string> =>
+  new Map(readdirSync('/proc/self/fd').flatMap((name) => {
+    try {
+      return [[Number(name), readlinkSync(`/proc/self/fd/${name}`)] as [number, string]];
+    } catch {
+      return [];
+    }
+  }));
+
+test('vm.add-net takes the tap fds sent with it, one request after another on one connection; others close what they get', async (t) => {
+  const vmm = new Vmm({ quirks: 'off' });
+  const socket = join(tmp, 'api.sock');
+  const server = await ApiServer.start(vmm, { path: socket });
+  t.teardown(async () => {
+    await server.close();
+    await vmm.shutdown('api').catch(() => {});
+  });
+  t.is((await new ApiClient(socket).request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') } }))).status, 204);
+  const client = rawClient(socket);
+  t.teardown(() => client.close());
+
+  // Stand-ins for taps: the server checks a tap when the VM boots, not when the net is added.
+  const first = openSync('/dev/null', 'r');
+  const second = openSync('/dev/zero', 'r');
+  const net = (id: string, mac: string) => JSON.stringify({ id, mac, num_queues: 2, queue_size: 256 });
+  t.is((await client.send('PUT', 'vm.add-net', net('net_0', '52:54:00:00:00:01'), [first])).status, 204);
+  t.is((await client.send('PUT', 'vm.add-net', net('net_1', '52:54:00:00:00:02'), [second])).status, 204);
+  const info = JSON.parse((await new ApiClient(socket).request('GET', 'vm.info')).text) as { config: { net: Array<{ id: string; fds: number[] }> } };
+  t.deepEqual(info.config.net.map((n) => n.id), ['net_0', 'net_1']);
+  // The VM holds its own copies, open on the files sent.
+  const files = openFiles();
+  t.is(files.get(info.config.net[0].fds[0]), '/dev/null');
+  t.is(files.get(info.config.net[1].fds[0]), '/dev/zero');
+  t.not(info.config.net[0].fds[0], first);
+
+  // A refused add-net and a request that wants no descriptors: what came with them is closed. Each
+  // sends a file of its own, and the test closes its copy once sent: no descriptor may stay on it.
+  const marked = (name: string): { fd: number; path: string } => {
+    const path = join(tmp, name);
+    writeFileSync(path, name);
+    return { fd: openSync(path, 'r'), path };
+  };
+  const refusedFile = marked('refused');
+  const refused = await client.send('PUT', 'vm.add-net', JSON.stringify({ id: 'net_0' }), [refusedFile.fd]);
+  t.is(refused.status, 400);
+  t.regex(refused.text, /net_0 is used by another net/);
+  const pingFile = marked('ping');
+  t.is((await client.send('GET', 'vmm.ping', '', [pingFile.fd])).status, 200);
+  for (const file of [refusedFile, pingFile]) closeSync(file.fd);
+  const stillOpen = (): string[] => [...openFiles().values()].filter((path) => path === refusedFile.path || path === pingFile.path);
+  await waitFor(() => stillOpen().length === 0, 2000, 'the server closing what it did not keep').catch(() => {});
+  t.deepEqual(stillOpen(), []);
+});
+
+test('vm.add-net without passed fds: a tap by name is taken; fds given as numbers in the body are refused', async (t) => {
+  const vmm = new Vmm({ quirks: 'off' });
+  const socket = join(tmp, 'api2.sock');
+  const server = await ApiServer.start(vmm, { path: socket });
+  t.teardown(async () => {
+    await server.close();
+    await vmm.shutdown('api').catch(() => {});
+  });
+  const api = new ApiClient(socket);
+  t.is((await api.request('PUT', 'vm.add-net', JSON.stringify({ tap: 'tap0' }))).status, 404, 'no VM yet');
+  await api.request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') } }));
+  t.is((await api.request('PUT', 'vm.add-net', JSON.stringify({ tap: 'tap0' }))).status, 204);
+  const numbers = await api.request('PUT', 'vm.add-net', JSON.stringify({ fds: [3] }));
+  t.is(numbers.status, 400);
+  t.regex(numbers.text, /SCM_RIGHTS/);
+  t.is((await api.request('PUT', 'vm.add-net', '[]')).status, 400);
+});
