@@ -42,10 +42,9 @@ export interface Libvirt {
   virsh(...args: string[]): VirshResult;
   /** virsh that must succeed: its standard output, trimmed */
   ok(...args: string[]): string;
-  /** the VMM libvirt started for `domain` (its pidfile), or null */
+  /** the live VMM libvirt started for `domain`, or null */
   vmmPid(domain: string): number | null;
   daemonLog(): string;
-  domainLog(domain: string): string;
   stop(): Promise<void>;
 }
 
@@ -105,11 +104,19 @@ export async function startLibvirt(): Promise<Libvirt> {
     throw new Error(`${(error as Error).message}; its output: ${daemonOutput}; its errors: ${log}`);
   });
 
+  // The pidfile goes when libvirt marks the domain shut off, and the VMM may outlive that (vm.shutdown,
+  // --no-shutdown, destroy): the process is found by the event FIFO libvirt named on its command line.
   const vmmPid = (domain: string): number | null => {
-    const file = join(dirs.state, `${domain}.pid`);
-    if (!existsSync(file)) return null;
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const fifo = join(dirs.state, `${domain}-event-monitor-fifo`);
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(`path=${fifo}`) && alive(Number(name))) return Number(name);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return null;
   };
   const readOr = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
   return {
@@ -120,7 +127,6 @@ export async function startLibvirt(): Promise<Libvirt> {
     ok,
     vmmPid,
     daemonLog: () => readOr(daemonLogPath),
-    domainLog: (domain) => readOr(join(dirs.logs, `${domain}.log`)),
     async stop() {
       for (const name of existsSync(dirs.config) ? readdirSync(dirs.config) : []) {
         if (name.endsWith('.xml')) virsh('undefine', name.slice(0, -4));

@@ -11,7 +11,8 @@ import { MiB, ramRegions } from '../../../src/boot/memory-layout.js';
 import { detectPayload } from '../../../src/boot/payload.js';
 import { XLoadFlag } from '../../../src/boot/setup-header.js';
 
-const cacheDir = fileURLToPath(new URL('../../../../.cache', import.meta.url));
+// Only .cache/linux: the rest of .cache (libvirt's build tree) is large and holds no kernel.
+const cacheDir = fileURLToPath(new URL('../../../../.cache/linux', import.meta.url));
 
 function findKernel(): string | undefined {
   if (!existsSync(cacheDir)) return undefined;
@@ -24,7 +25,7 @@ const kernelPath = findKernel();
 // Unit tests need no network, so without a downloaded kernel this is a declared skip, named as one
 // (.ci/run downloads the kernel first, so CI always runs it).
 const kernelTest = kernelPath === undefined ? test.skip : test;
-const unfetched = kernelPath === undefined ? ' (SKIPPED: no vmlinuz-* under .cache; npm run guest:linux fetches one)' : '';
+const unfetched = kernelPath === undefined ? ' (SKIPPED: no vmlinuz-* under .cache/linux; npm run guest:linux fetches one)' : '';
 
 kernelTest(`a Debian kernel from .cache parses and loads as a bzImage${unfetched}`, (t) => {
   const path = kernelPath!;
