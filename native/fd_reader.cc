@@ -96,9 +96,9 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
     if (fd_ < 0) ThrowType(env, "FdReader: closed");
     size_t max = info[0].As<Napi::Number>().Uint32Value();
     if (max == 0 || max > (1u << 20)) ThrowType(env, "receive(maxBytes): 1 to 1 MiB");
-    std::vector<char> data(max);
+    if (buffer_.size() < max) buffer_.resize(max);  // kept between reads: one allocation per reader
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
-    iovec iov = {data.data(), max};
+    iovec iov = {buffer_.data(), max};
     msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -121,7 +121,7 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
       }
     }
     Napi::Object result = Napi::Object::New(env);
-    result.Set("data", Napi::Buffer<char>::Copy(env, data.data(), static_cast<size_t>(got)));
+    result.Set("data", Napi::Buffer<char>::Copy(env, buffer_.data(), static_cast<size_t>(got)));
     result.Set("fds", fds);
     result.Set("truncated", Napi::Boolean::New(env, (msg.msg_flags & MSG_CTRUNC) != 0));
     return result;
@@ -153,6 +153,7 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
   }
 
   int fd_ = -1;
+  std::vector<char> buffer_;
   uv_poll_t* poll_ = nullptr;
   bool started_ = false;
   Napi::FunctionReference callback_;

@@ -2,7 +2,7 @@
 // Cloud Hypervisor's clients (libvirt) send the tap's descriptors with the request (SCM_RIGHTS); they
 // take the place of any `fds` in the body, which would name descriptors of the client, not of the VMM.
 import { invalid, isObject } from './config-fields.js';
-import { MAX_VIRTIO_DEVICES, type VmConfig } from './config.js';
+import { checkVirtioDeviceCount, type VmConfig } from './config.js';
 import { parseNets } from './net-config.js';
 
 export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonly number[]): VmConfig {
@@ -12,7 +12,7 @@ export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonl
   }
   const added = passedFds.length > 0 ? { ...body, fds: [...passedFds] } : body;
   const net = parseNets([...(config.net ?? []), added]);
-  const count = (config.disks?.length ?? 0) + (config.rng ? 1 : 0) + net.length + (config.vsock ? 1 : 0) + (config.console.mode !== 'Off' ? 1 : 0);
-  if (count > MAX_VIRTIO_DEVICES) throw invalid(`vm.add-net: at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console)`);
-  return { ...config, net };
+  const withNet = { ...config, net };
+  checkVirtioDeviceCount(withNet);
+  return withNet;
 }

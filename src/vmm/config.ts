@@ -30,7 +30,13 @@ export interface VmConfig {
 /** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
 export const DEFAULT_MEMORY = 256 * MiB;
 export const MAX_VIRTIO_DEVICES = VirtioPlacement.MAX_DEVICES;
-export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
+export const MAX_VCPUS = 254;
+
+/** The virtio devices a config asks for fit the MMIO slots (vm.create, vm.add-net). */
+export function checkVirtioDeviceCount(config: Pick<VmConfig, 'disks' | 'rng' | 'net' | 'vsock' | 'console'>): void {
+  const count = (config.disks?.length ?? 0) + (config.rng ? 1 : 0) + (config.net?.length ?? 0) + (config.vsock ? 1 : 0) + (config.console.mode !== 'Off' ? 1 : 0);
+  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console), got ${count}`);
+} // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
 
 // Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
 const UNSUPPORTED_FIELDS = [
@@ -143,8 +149,7 @@ export function parseVmConfig(input: unknown, options: { checkFiles?: boolean } 
   if (serial.mode === 'Tty' && console.mode === 'Tty') throw invalid('serial and console cannot both be Tty: the terminal has one input');
   const vsock = parseVsock(input.vsock, options.checkFiles !== false);
   const devices = { ...(disks.length > 0 ? { disks } : {}), ...(rng ? { rng } : {}), ...(net.length > 0 ? { net } : {}), ...(vsock ? { vsock } : {}) };
-  const count = disks.length + (rng ? 1 : 0) + net.length + (vsock ? 1 : 0) + (console.mode !== 'Off' ? 1 : 0);
-  if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console), got ${count}`);
+  checkVirtioDeviceCount({ ...devices, console });
 
   return {
     cpus: { boot_vcpus: boot, max_vcpus: max },

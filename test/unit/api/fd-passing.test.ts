@@ -2,7 +2,7 @@
 // vm.add-net: raw HTTP over one connection, each request sent with one sendmsg, as libvirt does. The
 // server keeps the descriptors that come with vm.add-net, and closes any that come with anything
 // else or with a request it refuses. No KVM needed: the nets join a VM that is only created.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Socket } from 'node:net';
 import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,14 +48,20 @@ const openFiles = (): Map<number, string> =>
     }
   }));
 
-test('vm.add-net takes the tap fds sent with it, one request after another on one connection; others close what they get', async (t) => {
+/** An API server on a VMM that boots nothing, ended with the test; its socket's path. */
+async function serve(t: ExecutionContext, name: string): Promise<string> {
   const vmm = new Vmm({ quirks: 'off' });
-  const socket = join(tmp, 'api.sock');
+  const socket = join(tmp, name);
   const server = await ApiServer.start(vmm, { path: socket });
   t.teardown(async () => {
     await server.close();
     await vmm.shutdown('api').catch(() => {});
   });
+  return socket;
+}
+
+test('vm.add-net takes the tap fds sent with it, one request after another on one connection; others close what they get', async (t) => {
+  const socket = await serve(t, 'api.sock');
   t.is((await new ApiClient(socket).request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') } }))).status, 204);
   const client = rawClient(socket);
   t.teardown(() => client.close());
@@ -94,13 +100,7 @@ test('vm.add-net takes the tap fds sent with it, one request after another on on
 });
 
 test('vm.add-net without passed fds: a tap by name is taken; fds given as numbers in the body are refused', async (t) => {
-  const vmm = new Vmm({ quirks: 'off' });
-  const socket = join(tmp, 'api2.sock');
-  const server = await ApiServer.start(vmm, { path: socket });
-  t.teardown(async () => {
-    await server.close();
-    await vmm.shutdown('api').catch(() => {});
-  });
+  const socket = await serve(t, 'api2.sock');
   const api = new ApiClient(socket);
   t.is((await api.request('PUT', 'vm.add-net', JSON.stringify({ tap: 'tap0' }))).status, 404, 'no VM yet');
   await api.request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') } }));
