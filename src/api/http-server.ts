@@ -126,6 +126,10 @@ export class ApiServer {
       handler,
     );
     readWithFdPassing(server);
+    // A client that half-closes after its requests (curl does, so does a pipelining one) still gets
+    // every answer: the server ends its side after the last response, not at the client's end.
+    // (Node sets this internally for net.Socket connections; the fd-passing wrapper needs it said.)
+    (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
       // Expect: 100-continue lets a client learn of a 413 before it sends the body.
       try {

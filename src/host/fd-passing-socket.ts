@@ -20,7 +20,7 @@ export class FdPassingSocket extends Duplex {
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly socket: Socket) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: true }); // the HTTP server ends the writable side itself
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     if (typeof fd !== 'number' || fd < 0) throw new Error('FdPassingSocket: the socket has no descriptor');
     this.reader = new (native().FdReader)(fd, () => this.readAvailable());

@@ -12,6 +12,7 @@ import { ApiServer } from '../../../src/api/http-server.js';
 import { ApiClient } from '../../../src/api/remote-client.js';
 import { native } from '../../../src/kvm/native.js';
 import { guestPath, waitFor } from '../../helpers/project.js';
+import { exchange } from '../../helpers/raw-http.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-fds-'));
 
@@ -109,4 +110,14 @@ test('vm.add-net without passed fds: a tap by name is taken; fds given as number
   t.is(numbers.status, 400);
   t.regex(numbers.text, /SCM_RIGHTS/);
   t.is((await api.request('PUT', 'vm.add-net', '[]')).status, 400);
+});
+
+test('a client that sends pipelined requests and half-closes gets every answer, in order', async (t) => {
+  const socket = await serve(t, 'api3.sock');
+  const ping = 'GET /api/v1/vmm.ping HTTP/1.1\r\nHost: x\r\n\r\n';
+  const info = 'GET /api/v1/vm.info HTTP/1.1\r\nHost: x\r\n\r\n';
+  const pipelined = await exchange(socket, Buffer.from(ping + info + ping), { expected: 3 });
+  t.deepEqual(pipelined.responses.map((r) => r.status), [200, 404, 200]);
+  const single = await exchange(socket, Buffer.from('PUT /api/v1/vm.boot HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'));
+  t.deepEqual(single.responses.map((r) => r.status), [404]);
 });
