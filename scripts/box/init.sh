@@ -25,6 +25,11 @@ for m in $(cat /modules.list); do
   insmod "/modules/$m" $params || fail "insmod $m $params"
 done
 [ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (does the box's CPU have svm and npt?)"
+# One VM held for the box's life, so that KVM's VM count never falls to zero between a VMM's
+# builds: each crossing live-patches the box kernel's scheduler, which stalled QEMU's TCG (kvm-keeper.c).
+/bin/kvm-keeper &
+usleep 200000
+kill -0 $! 2>/dev/null || fail "kvm-keeper could not hold a VM open"
 
 mkdir -p /host
 cache=$(sed -n 's/.*box_9p_cache=\([^ ]*\).*/\1/p' /proc/cmdline)

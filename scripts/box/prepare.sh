@@ -32,7 +32,7 @@ tag=box-prepare
 need qemu-system-x86_64 qemu-system-x86
 qemu=$(command -v qemu-system-x86_64)
 current=$cache/current.env
-recipe_of() { cat "$here/init.sh" "$0" "$repo/scripts/linux/gen-cpio.sh" "$repo/scripts/lib/bzimage.sh" "$repo/scripts/lib/modules.sh" "$1" | cksum | tr ' ' '-'; }
+recipe_of() { cat "$here/init.sh" "$here/kvm-keeper.c" "$0" "$repo/scripts/linux/gen-cpio.sh" "$repo/scripts/lib/bzimage.sh" "$repo/scripts/lib/modules.sh" "$1" | cksum | tr ' ' '-'; }
 
 # The fast path (each box run starts here): the last box, when its files and recipe still stand.
 if [ "${NODEVMM_BOX_REFRESH:-0}" != 1 ] && [ -f "$current" ]; then
@@ -47,6 +47,7 @@ fi
 
 need depmod kmod
 need dpkg-deb dpkg
+need cc gcc
 
 pkg=$(meta_dependency "$meta")
 if [ -z "$pkg" ] && is_root; then
@@ -81,6 +82,8 @@ rel=${1##*/vmlinuz-}
 extract_vmlinux "$1" "$tmp/vmlinux-$rel"
 depmod -b "$tmp/x" "$rel"
 moddir=$tmp/x/lib/modules/$rel
+# Static: it runs from the initramfs, before the host's / is mounted.
+cc -static -Os -s -o "$tmp/kvm-keeper" "$here/kvm-keeper.c" || die "compiling kvm-keeper.c (static: libc6-dev's libc.a)"
 
 # The modules' files in load order: each after the modules it depends on, each once.
 listed=$(modules_in_load_order "$moddir/modules.dep" "$modules") || die "$pkg lacks a module of: $modules"
@@ -92,6 +95,7 @@ dir /proc 0755 0 0
 dir /sys 0755 0 0
 dir /modules 0755 0 0
 file /bin/busybox $busybox 0755 0 0
+file /bin/kvm-keeper $tmp/kvm-keeper 0755 0 0
 file /init $here/init.sh 0755 0 0
 file /modules.list $tmp/modules.list 0644 0 0
 $(module_cpio_lines "$moddir" "$tmp/modules.list" $listed)"
