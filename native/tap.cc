@@ -73,7 +73,8 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
 }
 
 // adoptTap(fd) -> { fd, name }: checks that an fd handed to the VMM is a tap with the virtio-net
-// header (IFF_TAP, IFF_VNET_HDR, no packet info) and makes it ready, as openTap does.
+// header (IFF_TAP, IFF_VNET_HDR, no packet info) and makes it ready, as openTap does. The result is
+// a dup: the device closes it with the VM, and `fd` stays with the config for the next boot.
 Napi::Value AdoptTap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -82,8 +83,15 @@ Napi::Value AdoptTap(const Napi::CallbackInfo& info) {
   if ((request.ifr_flags & (IFF_TAP | IFF_TUN)) != IFF_TAP) ThrowType(env, "the fd is a tun, not a tap");
   if (!(request.ifr_flags & IFF_VNET_HDR)) ThrowType(env, "the tap was opened without IFF_VNET_HDR");
   if (!(request.ifr_flags & IFF_NO_PI)) ThrowType(env, "the tap was opened without IFF_NO_PI");
-  Prepare(env, fd);
-  return Described(env, fd, request.ifr_name);
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) ThrowErrno(env, "dup");
+  try {
+    Prepare(env, own);
+  } catch (...) {
+    close(own);
+    throw;
+  }
+  return Described(env, own, request.ifr_name);
 }
 
 // setTapOffload(fd, flags): which offloads (TUN_F_*) the tap may hand the guest: partial checksums

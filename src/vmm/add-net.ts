@@ -16,3 +16,8 @@ export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonl
   checkVirtioDeviceCount(withNet);
   return withNet;
 }
+
+/** The tap descriptors a config holds (add-net's, or a body's `fds`): the config owns them until it is deleted. */
+export function heldNetFds(config: VmConfig | null): number[] {
+  return (config?.net ?? []).flatMap((net) => net.fds ?? []);
+}

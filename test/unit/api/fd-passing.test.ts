@@ -1,43 +1,20 @@
 // Descriptors passed with API requests (SCM_RIGHTS), as libvirt's ch driver sends tap fds with
 // vm.add-net: raw HTTP over one connection, each request sent with one sendmsg, as libvirt does. The
 // server keeps the descriptors that come with vm.add-net, and closes any that come with anything
-// else or with a request it refuses. No KVM needed: the nets join a VM that is only created.
+// else or with a request it refuses; vm.delete closes what the config held. No KVM needed: the nets
+// join a VM that is only created.
 import test, { type ExecutionContext } from 'ava';
-import { Socket } from 'node:net';
 import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Vmm } from '../../../src/api/vmm.js';
 import { ApiServer } from '../../../src/api/http-server.js';
 import { ApiClient } from '../../../src/api/remote-client.js';
-import { native } from '../../../src/kvm/native.js';
 import { guestPath, waitFor } from '../../helpers/project.js';
 import { exchange } from '../../helpers/raw-http.js';
+import { rawClient } from '../../helpers/fd-client.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-fds-'));
-
-/** A libvirt-like client: one connection; each request goes in one sendmsg, with `fds` attached. */
-function rawClient(path: string) {
-  const fd = native().unixConnect(path);
-  if (fd < 0) throw new Error(`connect ${path}: ${-fd}`);
-  const socket = new Socket({ fd, readable: true, writable: true });
-  let received = '';
-  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-  let answered = 0;
-  return {
-    async send(method: string, endpoint: string, body: string, fds: number[]): Promise<{ status: number; text: string }> {
-      const request = `${method} /api/v1/${endpoint} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-      const sent = fds.length > 0 ? native().sendWithFds(fd, Buffer.from(request), fds) : (socket.write(request), request.length);
-      if (sent !== Buffer.byteLength(request)) throw new Error(`sendmsg sent ${sent}`);
-      const n = ++answered;
-      // each answer has a Content-Length; wait until the n-th is whole
-      await waitFor(() => (received.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= n && /\r\n\r\n/.test(received.split(/(?=HTTP\/1\.1 \d{3})/)[n - 1] ?? ''), 5000, `answer ${n}`);
-      const answer = received.split(/(?=HTTP\/1\.1 \d{3})/)[n - 1];
-      return { status: Number(/HTTP\/1\.1 (\d{3})/.exec(answer)![1]), text: answer.slice(answer.indexOf('\r\n\r\n') + 4) };
-    },
-    close: () => socket.destroy(),
-  };
-}
 
 /** What each of this process's descriptors is open on. */
 const openFiles = (): Map<number, string> =>
@@ -98,6 +75,12 @@ test('vm.add-net takes the tap fds sent with it, one request after another on on
   const stillOpen = (): string[] => [...openFiles().values()].filter((path) => path === refusedFile.path || path === pingFile.path);
   await waitFor(() => stillOpen().length === 0, 2000, 'the server closing what it did not keep').catch(() => {});
   t.deepEqual(stillOpen(), []);
+
+  // vm.delete forgets the config, and the descriptors it held close with it.
+  const held = info.config.net.map((n) => n.fds[0]);
+  t.is((await new ApiClient(socket).request('PUT', 'vm.delete')).status, 204);
+  const after = openFiles();
+  t.deepEqual(held.filter((fd) => after.get(fd) === '/dev/null' || after.get(fd) === '/dev/zero'), [], 'the deleted config\'s fds are closed');
 });
 
 test('vm.add-net without passed fds: a tap by name is taken; fds given as numbers in the body are refused', async (t) => {
