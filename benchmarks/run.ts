@@ -1,8 +1,9 @@
 // `npm run bench`: exit latency (nodevmm, the bare-KVM floor, QEMU), nodevmm's loop measured from
-// inside, lifecycle latency, footprint, live migration and snapshot/restore, and virtio-blk throughput against QEMU.
+// inside, lifecycle latency, footprint, live migration and snapshot/restore, virtio-blk and -net throughput
+// against QEMU, and VM churn (VMs per second) against QEMU.
 // Prints tables, writes benchmarks/results/<date>.json and <date>.svg. Never part of `npm test`: timings belong in results, not in assertions.
 //
-//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration,virtio-blk,virtio-net]
+//   node dist/benchmarks/run.js [--rounds R] [--n N] [--quick] [--only verify,exit,inside,calls,lifecycle,linux-boot,vm-build,footprint,migration,virtio-blk,virtio-net,churn]
 //   node dist/benchmarks/run.js --from benchmarks/results/<date>.json     (tables and plot again)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { measureVmBuildCosts } from './experiments/vm-build-costs.js';
 import { measureMigration } from './migration.js';
 import { measureVirtioBlk } from './virtio-blk.js';
 import { measureVirtioNet } from './virtio-net.js';
+import { measureChurn } from './churn.js';
 import { FLOOR, RESULTS, guest } from './lib/paths.js';
 import { describeMachine } from './report/machine.js';
 import { KINDS, SYSTEMS, plot, render, type Results, type Suite } from './report/render.js';
@@ -31,7 +33,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration', 'virtio-blk', 'virtio-net'] };
+  const options: Options = { rounds: 7, n: 200_000, suites: ['verify', 'exit', 'inside', 'calls', 'lifecycle', 'linux-boot', 'vm-build', 'footprint', 'migration', 'virtio-blk', 'virtio-net', 'churn'] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') Object.assign(options, { rounds: 3, n: 50_000 });
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
   if (has('migration')) results.migration = await measureMigration({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   if (has('virtio-blk')) results.virtioBlk = await measureVirtioBlk({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   if (has('virtio-net')) results.virtioNet = await measureVirtioNet({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
+  if (has('churn')) results.churn = await measureChurn({ cycles: options.rounds >= 7 ? 1000 : 200, processCycles: options.rounds >= 7 ? 100 : 30, log });
   results.machineAfter = describeMachine();
 
   process.stdout.write(render(results));

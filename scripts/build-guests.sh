@@ -27,6 +27,11 @@ build spin         '3: jmp 3b'
 # output and exit counts keep moving, so tests can see a pause really stop it
 build ticker       '3: mov $0x2e, %al; mov $0x3f8, %dx; out %al, %dx; mov $20000, %ecx; 4: loop 4b; jmp 3b'
 
+# floods for the stress tests: COM1 written as fast as the CPU goes; and ports and MMIO that no device
+# claims (0x1234; 0xd0000000, where there is no RAM), read and written for ever
+build serial-flood '3: mov $0x41, %al; mov $0x3f8, %dx; out %al, %dx; jmp 3b'
+build port-hammer  '3: mov $0x1234, %dx; out %al, %dx; in %dx, %al; mov 0xd0000000, %eax; movl $0, 0xd0000004; jmp 3b'
+
 # Guests with a program of their own:
 #   int-completion  int3 / int $0x80 with a valid IDT (the platform quirks' instruction completion)
 #   power-button    polls the GED and powers off when the ACPI power button is pressed

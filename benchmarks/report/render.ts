@@ -10,6 +10,7 @@ import type { ExitCountCheck } from '../verify-exits.js';
 import type { CallOverhead } from '../experiments/call-cost/call-overhead.js';
 import type { VmBuildCosts } from '../experiments/vm-build-costs.js';
 import type { MigrationResult } from '../migration.js';
+import { CHURN_SYSTEMS, type ChurnResult } from '../churn.js';
 import { renderMigration } from './migration-table.js';
 import type { ExitKind, SystemName } from '../lib/systems.js';
 import type { MachineNote } from './machine.js';
@@ -17,7 +18,7 @@ import { plotPerExit, type PlotPanel } from './plot.js';
 import { micros, millis, ratio, table } from './table.js';
 import type { Summary } from '../lib/stats.js';
 
-export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration' | 'virtio-blk' | 'virtio-net';
+export type Suite = 'verify' | 'exit' | 'inside' | 'calls' | 'lifecycle' | 'linux-boot' | 'vm-build' | 'footprint' | 'migration' | 'virtio-blk' | 'virtio-net' | 'churn';
 
 export interface Results {
   machine: MachineNote;
@@ -30,6 +31,7 @@ export interface Results {
   linuxBoot?: LinuxBootResult;
   virtioBlk?: VirtioBlkResult;
   virtioNet?: VirtioNetResult;
+  churn?: ChurnResult;
   vmBuild?: VmBuildCosts;
   footprint?: FootprintResult;
   migration?: MigrationResult;
@@ -149,7 +151,27 @@ export function render(r: Results): string {
     rows.push(['**nodevmm / QEMU** (goal ≥ 1.00)', figure(n.ratio.tx.summary, 2), figure(n.ratio.rx.summary, 2)]);
     out.push(table(['system', 'guest → host', 'host → guest'], rows));
   }
+  if (r.churn) out.push(renderChurn(r.churn));
   return out.join('\n') + '\n';
+}
+
+const CHURN_LABELS: Record<string, string> = {
+  'nodevmm-lib': 'nodevmm, library, one embedding process', 'nodevmm-api': 'nodevmm, REST API of one VMM',
+  nodevmm: 'nodevmm CLI, a process per VM', qemu: 'QEMU -M microvm, a process per VM', floor: 'floor: C on /dev/kvm, a process per VM',
+};
+
+function renderChurn(c: ChurnResult): string {
+  const rows = CHURN_SYSTEMS.flatMap((system) => {
+    const s = c.series[system];
+    return s ? [[CHURN_LABELS[system], String(s.cycles), s.vmsPerSecond.toFixed(1), s.p50Ms.toFixed(1), s.p99Ms.toFixed(1), (c.againstQemu[system] ?? NaN).toFixed(2)]] : [];
+  });
+  const flat = CHURN_SYSTEMS.flatMap((system) => {
+    const u = c.series[system]?.usage;
+    return u ? [`${system}: fds ${u.early.fds} → ${u.late.fds}, threads ${u.early.threads} → ${u.late.threads}, RSS ${(u.early.rssKiB / 1024).toFixed(1)} → ${(u.late.rssKiB / 1024).toFixed(1)} MiB`] : [];
+  });
+  return ['\n### VM churn: create → boot → guest poweroff → delete, one-exit guest, 64 MiB',
+    table(['system', 'cycles', 'VMs/s', 'p50 ms', 'p99 ms', 'VMs/s ÷ QEMU\'s (goal ≥ 1.00)'], rows),
+    `after the first tenth → at the end: ${flat.join('; ')}`].join('\n');
 }
 
 /** the boot summaries are in ms; the table helpers take ns */

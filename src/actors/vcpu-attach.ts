@@ -10,7 +10,7 @@ import { applyBootState, setupVcpu } from '../vm/cpu-setup.js';
 import { instructionCompleter } from '../vm/quirks.js';
 import { ExitRecordView } from '../kvm/exit-record.js';
 import { type LoopContext, type LoopVcpu, type PendingStop } from './vcpu-loop.js';
-import { vcpuCounters, type VcpuSpec } from '../vm/vcpu-spec.js';
+import { vcpuCounters, vcpuUnclaimed, type VcpuSpec } from '../vm/vcpu-spec.js';
 import { TimedVcpu } from './exit-timing.js';
 import { vcpuExitTiming } from '../vm/exit-timing-layout.js';
 
@@ -44,6 +44,7 @@ export function attachVcpu(spec: VcpuSpec): AttachedLoop {
       guestExit: (reason) => (pending.stop ??= { kind: 'guest-exit', reason }),
       reset: (reason) => (pending.stop ??= { kind: 'reset', reason }),
     },
+    unclaimed: vcpuUnclaimed(spec.counters, spec.vcpuId),
   }));
   const context: LoopContext = {
     pio: platform.pio,

@@ -13,17 +13,33 @@ import { native } from '../kvm/native.js';
 
 let current: AttachedLoop | null = null;
 
+/**
+ * Test-only fault injection (the stress tests' "a worker that throws, one whose thread dies"): set in
+ * the VMM's environment, never reachable from the API. `throw` makes vCPU 0's run fail; `exit` ends
+ * vCPU 0's thread, both once the guest has run a moment.
+ */
+const INJECTED_FAULT = process.env.NODEVMM_TEST_INJECT_VCPU_FAULT;
+let attachedVcpuId = -1;
+
 function attach(spec: VcpuSpec): AttachedVcpu {
   if (current) detach();
   // `vcpuN`, as Cloud Hypervisor names its vCPU threads: libvirt's ch driver finds them by it.
   native().setThreadName(`vcpu${spec.vcpuId}`);
   current = attachVcpu(spec);
+  attachedVcpuId = spec.vcpuId;
   return { handle: current.vcpu.handle };
 }
 
 function run(): VcpuStop {
   if (!current) throw new Error('vCPU worker: run() before attach()');
+  if (INJECTED_FAULT && attachedVcpuId === 0) injectFault(INJECTED_FAULT);
   return runVcpu(current.entry, current.record, current.context);
+}
+
+function injectFault(kind: string): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200); // the guest's other vCPUs run meanwhile
+  if (kind === 'exit') process.exit(70); // in a worker: ends this thread only, as a crash of it would
+  throw new Error(`injected fault (NODEVMM_TEST_INJECT_VCPU_FAULT=${kind})`);
 }
 
 /** The vCPU's whole state, for a snapshot; call only while its loop is not running (paused). */

@@ -64,6 +64,8 @@ export function restCounters(counters: VmCounters): RestVmCounters {
   counters.vcpus.forEach((byReason, id) => (groups[`vcpu${id}`] = { ...byReason }));
   const { lifecycle: l, serial, eventMonitor } = counters;
   groups.lifecycle = { boots: l.boots, reboots: l.reboots, guest_shutdowns: l.guestShutdowns, api_shutdowns: l.apiShutdowns, pauses: l.pauses, resumes: l.resumes };
+  const u = counters.unclaimed;
+  groups.unclaimed = { pio_reads: u.pioReads, pio_writes: u.pioWrites, mmio_reads: u.mmioReads, mmio_writes: u.mmioWrites };
   groups.serial = { dropped_bytes: serial.droppedBytes };
   groups.event_monitor = { lost_events: eventMonitor.lostEvents, pending_events: eventMonitor.pendingEvents };
   // Per vCPU and reason, the mean ns of a timed exit: "vcpu0.io.kvm_ns" and so on, integers all.

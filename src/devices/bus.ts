@@ -43,8 +43,11 @@ export class PioBus {
   private readonly ranges: BusRange[] = [{ base: 0, length: 0, device: { name: 'none', read: () => 0, write: () => {} } }];
   private readonly devices: BusDevice[] = [this.ranges[0].device];
   private readonly bases: number[] = [0];
-  private unclaimedReads = 0;
-  private unclaimedWrites = 0;
+  /**
+   * @param unclaimedCounts [reads, writes] of addresses no device claims: the caller may pass a view
+   * of shared memory, so that another thread can read them (vm.counters)
+   */
+  constructor(private readonly unclaimedCounts: Float64Array<ArrayBufferLike> = new Float64Array(2)) {}
 
   /** Claims ports [base, base + length) for `device`; throws if any is taken or outside 0..0xffff. */
   register(base: number, length: number, device: BusDevice): void {
@@ -65,7 +68,7 @@ export class PioBus {
   read(port: number, size: number): number {
     const slot = this.slotOfPort[port & 0xffff];
     if (slot === NO_SLOT) {
-      this.unclaimedReads++;
+      this.unclaimedCounts[0]++;
       return allOnes(size);
     }
     return this.devices[slot].read(port - this.bases[slot], size);
@@ -74,7 +77,7 @@ export class PioBus {
   write(port: number, size: number, value: number): void {
     const slot = this.slotOfPort[port & 0xffff];
     if (slot === NO_SLOT) {
-      this.unclaimedWrites++;
+      this.unclaimedCounts[1]++;
       return;
     }
     this.devices[slot].write(port - this.bases[slot], size, value);
@@ -87,7 +90,7 @@ export class PioBus {
   }
 
   get unclaimed(): UnclaimedCounts {
-    return { reads: this.unclaimedReads, writes: this.unclaimedWrites };
+    return { reads: this.unclaimedCounts[0], writes: this.unclaimedCounts[1] };
   }
 }
 
@@ -98,8 +101,11 @@ export class MmioBus {
   private bases: number[] = [];
   private ends: number[] = [];
   private ranges: BusRange[] = [];
-  private unclaimedReads = 0;
-  private unclaimedWrites = 0;
+  /**
+   * @param unclaimedCounts [reads, writes] of addresses no device claims: the caller may pass a view
+   * of shared memory, so that another thread can read them (vm.counters)
+   */
+  constructor(private readonly unclaimedCounts: Float64Array<ArrayBufferLike> = new Float64Array(2)) {}
 
   /** Claims [base, base + length) for `device`; throws on overlap or a range past 2^53. */
   register(base: number, length: number, device: BusDevice): void {
@@ -127,7 +133,7 @@ export class MmioBus {
     if (size === 8) return this.read(address, 4) + this.read(address + 4, 4) * TWO_32;
     const i = this.find(address);
     if (i < 0) {
-      this.unclaimedReads++;
+      this.unclaimedCounts[0]++;
       return allOnes(size);
     }
     return this.ranges[i].device.read(address - this.bases[i], size);
@@ -142,7 +148,7 @@ export class MmioBus {
     }
     const i = this.find(address);
     if (i < 0) {
-      this.unclaimedWrites++;
+      this.unclaimedCounts[1]++;
       return;
     }
     this.ranges[i].device.write(address - this.bases[i], size, value);
@@ -154,7 +160,7 @@ export class MmioBus {
   }
 
   get unclaimed(): UnclaimedCounts {
-    return { reads: this.unclaimedReads, writes: this.unclaimedWrites };
+    return { reads: this.unclaimedCounts[0], writes: this.unclaimedCounts[1] };
   }
 
   /** Index of the range containing `address`, or -1. */

@@ -72,6 +72,8 @@ export interface PlatformDeps {
   signal(handle: number): void;
   /** replaces the guest clock (tests) */
   clock?: Clock;
+  /** where the buses count accesses no device claims ([reads, writes] each); their own if absent */
+  unclaimed?: { pio: Float64Array; mmio: Float64Array };
 }
 
 export interface Platform {
@@ -108,7 +110,7 @@ export function buildPlatform(state: PlatformState, deps: PlatformDeps): Platfor
   devices.register({ id: 'acpi-sleep-reset', device: sleepReset, sharing: 'stateless' });
   devices.register({ id: 'debug-console', device: debugConsole, sharing: 'stateless' });
 
-  const pio = new PioBus();
+  const pio = new PioBus(deps.unclaimed?.pio);
   pio.register(Pio.I8042_START, Pio.I8042_LENGTH, i8042);
   pio.register(Pio.CMOS_START, Pio.CMOS_LENGTH, cmos);
   pio.register(Pio.POST_CODE, Pio.POST_CODE_LENGTH, postCode);
@@ -119,7 +121,7 @@ export function buildPlatform(state: PlatformState, deps: PlatformDeps): Platfor
   pio.register(Pio.ACPI_PM_TIMER, Pio.ACPI_PM_TIMER_LENGTH, pmTimer);
   pio.register(Pio.PCI_CONFIG_ADDRESS, Pio.PCI_CONFIG_LENGTH, pci);
 
-  const mmio = new MmioBus();
+  const mmio = new MmioBus(deps.unclaimed?.mmio);
   mmio.register(Mmio.GED_BASE, Mmio.GED_LENGTH, ged);
   for (const v of state.virtio) {
     const kicks = { kickDevice: () => deps.signal(v.kicks.device), kickQueue: (q: number) => deps.signal(v.kicks.queues[q]) };

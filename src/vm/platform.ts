@@ -35,6 +35,7 @@ export function createPlatformShared(options: { serial: boolean; regions: readon
 export interface PlatformThreadDeps {
   irq(line: number): IrqLine;
   lifecycle: LifecycleSink;
+  unclaimed?: PlatformDeps['unclaimed'];
 }
 
 /** Kick handles are eventfds: any thread with the addon signals them. */
@@ -48,5 +49,6 @@ export function platformDeps(shared: PlatformShared, deps: PlatformThreadDeps): 
     signal: signalEventfd,
     serialOutput: shared.serialEnabled ? new ByteRing(shared.host.serialOut) : null,
     debugLog: new ByteRing(shared.host.debugOut),
+    ...(deps.unclaimed ? { unclaimed: deps.unclaimed } : {}),
   };
 }

@@ -36,9 +36,25 @@ export interface QuirkSettings {
 
 export const COUNTER_SLOTS = 64;
 
+/** Exit reasons take the slots below this; the last four count accesses no device claimed. */
+export const EXIT_REASON_SLOTS = 60;
+const UNCLAIMED_PIO_SLOT = 60;
+const UNCLAIMED_MMIO_SLOT = 62;
+
 /** One vCPU's exit counters in the build's `counters` buffer. */
 export function vcpuCounters(counters: SharedArrayBuffer, vcpuId: number): Float64Array {
   return new Float64Array(counters, vcpuId * COUNTER_SLOTS * 8, COUNTER_SLOTS);
+}
+
+/** The unclaimed-access counts within one vCPU's counters (vcpuCounters). */
+export function unclaimedOf(counters: Float64Array): { pioReads: number; pioWrites: number; mmioReads: number; mmioWrites: number } {
+  return { pioReads: counters[UNCLAIMED_PIO_SLOT], pioWrites: counters[UNCLAIMED_PIO_SLOT + 1], mmioReads: counters[UNCLAIMED_MMIO_SLOT], mmioWrites: counters[UNCLAIMED_MMIO_SLOT + 1] };
+}
+
+/** One vCPU's counts of unclaimed port and MMIO accesses, [reads, writes] each, in `counters`. */
+export function vcpuUnclaimed(counters: SharedArrayBuffer, vcpuId: number): { pio: Float64Array; mmio: Float64Array } {
+  const all = vcpuCounters(counters, vcpuId);
+  return { pio: all.subarray(UNCLAIMED_PIO_SLOT, UNCLAIMED_PIO_SLOT + 2), mmio: all.subarray(UNCLAIMED_MMIO_SLOT, UNCLAIMED_MMIO_SLOT + 2) };
 }
 
 /** The worker's answer to attach: what the main thread needs to reach this vCPU. */

@@ -3,6 +3,7 @@
 import { KvmExitName } from '../kvm/constants.js';
 import type { ReasonTimes } from '../vm/exit-timing-layout.js';
 import type { Machine } from '../vm/machine.js';
+import { EXIT_REASON_SLOTS, unclaimedOf } from '../vm/vcpu-spec.js';
 import type { EventSink, ExitCounts, ExitTimes, LifecycleCounts, VmCounters, VmInfo, VmState } from './types.js';
 import type { VmConfig } from './config.js';
 
@@ -12,7 +13,7 @@ const reasonName = (reason: number): string => KvmExitName[reason] ?? `exit_${re
 /** Exit counts indexed by KVM exit reason → { io: 123, mmio: 4, … } (zero counts left out). */
 export function exitCountsByName(counts: Float64Array): ExitCounts {
   const byName: ExitCounts = {};
-  counts.forEach((count, reason) => {
+  counts.subarray(0, EXIT_REASON_SLOTS).forEach((count, reason) => {
     if (count > 0) byName[reasonName(reason)] = count;
   });
   return byName;
@@ -41,8 +42,12 @@ export function vmCounters(parts: {
   sink: Pick<EventSink, 'lostCount' | 'pendingCount'> | null;
 }): VmCounters {
   const times = parts.machine?.exitTimes();
+  const perVcpu = parts.machine?.exitCounts() ?? [];
+  const unclaimed = { pioReads: 0, pioWrites: 0, mmioReads: 0, mmioWrites: 0 };
+  for (const counts of perVcpu) for (const [key, n] of Object.entries(unclaimedOf(counts))) unclaimed[key as keyof typeof unclaimed] += n;
   return {
-    vcpus: (parts.machine?.exitCounts() ?? []).map(exitCountsByName),
+    vcpus: perVcpu.map(exitCountsByName),
+    unclaimed,
     lifecycle: { ...parts.lifecycle },
     serial: { droppedBytes: parts.serialDroppedBytes },
     eventMonitor: { lostEvents: parts.sink?.lostCount ?? 0, pendingEvents: parts.sink?.pendingCount ?? 0 },

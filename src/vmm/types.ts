@@ -60,6 +60,8 @@ export interface VmCounters {
   /** per vCPU: exits by reason (io, mmio, hlt, shutdown, intr, internal_error…) */
   vcpus: ExitCounts[];
   lifecycle: LifecycleCounts;
+  /** guest accesses to ports and MMIO addresses no device claims (read as all ones, writes dropped), all vCPUs */
+  unclaimed: { pioReads: number; pioWrites: number; mmioReads: number; mmioWrites: number };
   serial: { droppedBytes: number };
   /** events the event monitor could not deliver (a reader that fell too far behind, a failed target) */
   eventMonitor: { lostEvents: number; pendingEvents: number };

@@ -159,6 +159,8 @@ export interface DomainSpec {
   emulator: string;
   /** raw image files, on virtio: vda, vdb... */
   disks?: string[];
+  /** `<interface type='ethernet'>`s: a tap libvirt makes, named `tap`, with the host side's address */
+  nets?: Array<{ tap: string; mac: string; hostIp: string; prefix: number }>;
 }
 
 const xmlText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
@@ -167,6 +169,9 @@ const xmlText = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&
 export function domainXml(spec: DomainSpec): string {
   const disks = (spec.disks ?? []).map(
     (file, i) => `    <disk type='file' device='disk'>\n      <source file='${xmlText(file)}'/>\n      <target dev='vd${String.fromCharCode(97 + i)}' bus='virtio'/>\n    </disk>\n`,
+  );
+  const nets = (spec.nets ?? []).map(
+    (net) => `    <interface type='ethernet'>\n      <mac address='${net.mac}'/>\n      <target dev='${xmlText(net.tap)}'/>\n      <model type='virtio'/>\n      <source>\n        <ip address='${net.hostIp}' prefix='${net.prefix}'/>\n      </source>\n    </interface>\n`,
   );
   return `<domain type='kvm'>
   <name>${xmlText(spec.name)}</name>
@@ -178,7 +183,7 @@ export function domainXml(spec: DomainSpec): string {
 ${spec.initrd ? `    <initrd>${xmlText(spec.initrd)}</initrd>\n` : ''}${spec.cmdline ? `    <cmdline>${xmlText(spec.cmdline)}</cmdline>\n` : ''}  </os>
   <devices>
     <emulator>${xmlText(spec.emulator)}</emulator>
-${disks.join('')}    <serial type='pty'>
+${disks.join('')}${nets.join('')}    <serial type='pty'>
       <target port='0'/>
     </serial>
   </devices>

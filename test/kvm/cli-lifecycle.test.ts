@@ -78,6 +78,26 @@ for (const flags of [[], ['--no-shutdown']]) {
   });
 }
 
+// Test-only injection (src/actors/vcpu-worker.ts): vCPU 0's run throws, or its thread ends, while
+// vCPU 1 spins in the guest. Either is fatal, --no-shutdown or not.
+for (const [fault, reason] of [['throw', /vCPU 0: injected fault/], ['exit', /vCPU 0 worker died: .*exited with code 70/]] as const) {
+  kvmSerialTest(`a vCPU worker that ${fault === 'throw' ? 'throws' : 'dies'} while another vCPU spins: exit 1 with the reason in vmm/shutdown, even with --no-shutdown`, async (t) => {
+    const events = eventsFile();
+    const vmm = startVmm(['--kernel', guestPath('spin'), '--cpus', 'boot=2', '--no-shutdown', '--event-monitor', `path=${events}`], {
+      env: { ...process.env, NODEVMM_TEST_INJECT_VCPU_FAULT: fault },
+    });
+    const timer = setTimeout(() => vmm.child.kill('SIGKILL'), scaled(60_000));
+    const { code } = await vmm.exited;
+    clearTimeout(timer);
+    t.is(code, 1, vmm.stderr());
+    t.regex(vmm.stderr(), reason);
+    const last = readEvents(events).at(-1);
+    t.is(`${last?.source}/${last?.event}`, 'vmm/shutdown');
+    t.is(last?.properties?.reason, 'fatal');
+    t.regex(last?.properties?.error ?? '', reason);
+  });
+}
+
 kvmSerialTest('a spinning 2-vCPU guest stops on SIGTERM within 1 s, exit 0', async (t) => {
   const vmm = startVmm(['--kernel', guestPath('spin'), '--cpus', 'boot=2', '-v']);
   await vmm.waitForOutput('nodevmm guest: spin');

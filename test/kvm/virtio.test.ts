@@ -1,14 +1,16 @@
 // virtio-mmio on real KVM, with the tiny guests: a guest that programs hostile queues gets
 // DEVICE_NEEDS_RESET for each and a working device after a reset, and the VMM goes on (one log line
 // per bad queue); a disk image is locked against a second VMM while one uses it, and its lock follows
-// a live migration.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// a live migration; a tap handed over with vm.add-net serves every boot of its VM.
+import { closeSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventNames, guestPath, readEvents, runVmm, startVmm, waitFor } from '../helpers/project.js';
 import { kvmTest } from '../helpers/kvm-test.js';
 import { startApiVmm } from '../helpers/api-vmm.js';
 import { handedOver, pair, stateOf, unique } from '../helpers/migration-pair.js';
+import { rawClient } from '../helpers/fd-client.js';
+import { native } from '../../src/kvm/native.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nodevmm-virtio-'));
 const CASES = ['loop', 'outside', 'ahead', 'indirect', 'size'];
@@ -77,6 +79,33 @@ kvmTest('live migration of a VM with a vsock is refused with 409 naming it, and 
     t.regex(String(refused.json), /cannot migrate live \(_vsock\w*: vsock connections cannot follow a live migration\)/);
     t.is(await stateOf(vmm), 'Running');
   } finally {
+    await vmm.stop();
+  }
+});
+
+kvmTest('a tap handed over with vm.add-net (SCM_RIGHTS) serves boot after boot: each build uses a dup, and vm.delete closes it', async (t) => {
+  const vmm = await startApiVmm(['--no-shutdown']);
+  const tapName = `nvadd${process.pid % 100000}`;
+  const tap = native().openTap(tapName); // makes the tap (root); the VMM gets the descriptor, as from libvirt
+  const client = rawClient(vmm.socket);
+  try {
+    t.is((await vmm.call('PUT', 'vm.create', { payload: { kernel: guestPath('hello') }, serial: { mode: 'Null' } })).status, 204);
+    const added = await client.send('PUT', 'vm.add-net', JSON.stringify({ id: 'net_0', mac: '52:54:00:6e:76:09', num_queues: 2 }), [tap.fd]);
+    t.is(added.status, 204, added.text);
+    const vmmTaps = () => readdirSync(`/proc/${vmm.child.pid}/fd`).filter((fd) => readlinkSync(`/proc/${vmm.child.pid}/fd/${fd}`) === '/dev/net/tun').length;
+    t.is(vmmTaps(), 1, 'the config holds the tap');
+    // the hello guest powers off: with --no-shutdown the VM stops and may boot again, with its net
+    for (let boot = 1; boot <= 2; boot++) {
+      const booted = await vmm.call('PUT', 'vm.boot');
+      t.is(booted.status, 204, `boot ${boot}: ${booted.text}`);
+      await waitFor(async () => ((await vmm.call('GET', 'vm.info')).json as { state: string }).state === 'Shutdown', 60_000, `boot ${boot} ending`);
+      t.is(vmmTaps(), 1, `after boot ${boot} the config still holds the tap, and no more`);
+    }
+    t.is((await vmm.call('PUT', 'vm.delete')).status, 204);
+    t.is(vmmTaps(), 0, 'vm.delete closed the tap');
+  } finally {
+    client.close();
+    closeSync(tap.fd);
     await vmm.stop();
   }
 });

@@ -1,9 +1,11 @@
 // libvirt drives nodevmm: real virtchd (libvirt's ch driver) and virsh, built from Debian's source by
 // scripts/libvirt/build.sh, with nodevmm on virtchd's PATH as `cloud-hypervisor`. The guests are real:
-// the tiny PVH ones, and Debian's kernel with the busybox shell and a virtio disk. One virtchd serves
-// every test, one test at a time. Each domain's VMM is started by libvirt, as in production.
+// the tiny PVH ones, and Debian's kernel with the busybox shell, a virtio disk and a tap libvirt
+// makes. One virtchd serves every test, one test at a time. Each domain's VMM is started by libvirt,
+// as in production.
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { guestPath, waitFor } from '../helpers/project.js';
 import { kvmSerialTest } from '../helpers/kvm-test.js';
 import { alive, domainXml, serialPty, startLibvirt, type DomainSpec, type Libvirt } from '../helpers/libvirt.js';
@@ -48,6 +50,8 @@ const apiOf = (lv: Libvirt, name: string): ApiClient => new ApiClient(`${lv.inst
 const state = (lv: Libvirt, name: string): string => lv.ok('domstate', '--reason', name);
 const waitForState = (lv: Libvirt, name: string, expected: string, ms = 60_000): Promise<void> =>
   waitFor(() => state(lv, name) === expected, ms, `${name}: ${expected} (now ${state(lv, name)})`);
+/** The Debian case's net: a tap libvirt makes (`<interface type='ethernet'>`), the host side addressed by libvirt. */
+const NET = { tap: 'nvlibvirt0', mac: '52:54:00:6e:76:0a', host: '10.80.0.1', guest: '10.80.0.2' };
 const waitForText = (pty: PtyClient, pattern: RegExp | string, from = 0, ms = 30_000): Promise<void> =>
   waitFor(() => (typeof pattern === 'string' ? pty.text().indexOf(pattern, from) >= 0 : pattern.test(pty.text().slice(from))), ms, `${pattern} on the pty`);
 
@@ -118,7 +122,7 @@ kvmSerialTest('destroy: a running domain is "shut off (destroyed)" at once', asy
   await waitFor(() => !alive(pid), 10_000, 'the VMM ended');
 });
 
-kvmSerialTest('Debian\'s kernel with the busybox shell and a virtio disk: commands typed on the pty answer, /dev/vda is the disk, poweroff → shut off', async (t) => {
+kvmSerialTest('Debian\'s kernel with the busybox shell, a virtio disk and an ethernet interface: commands typed on the pty answer, /dev/vda is the disk, the guest pings the tap libvirt made, poweroff → shut off', async (t) => {
   t.timeout(scaled(6 * 60_000));
   const lv = await libvirt();
   const name = 'nodevmm-linux';
@@ -129,6 +133,7 @@ kvmSerialTest('Debian\'s kernel with the busybox shell and a virtio disk: comman
   const pid = await running(lv, {
     name, kernel: guest.bzImage, initrd: virtioInitramfs(), cmdline: 'console=ttyS0 action=shell',
     memoryMiB: 256, vcpus: LINUX_CPUS, emulator: lv.cloudHypervisor, disks: [disk],
+    nets: [{ tap: NET.tap, mac: NET.mac, hostIp: NET.host, prefix: 24 }],
   });
   const pty = attachPty(serialPty(lv, name));
   t.teardown(() => pty.close());
@@ -145,6 +150,10 @@ kvmSerialTest('Debian\'s kernel with the busybox shell and a virtio disk: comman
   };
   t.is(await ask('grep -c ^processor /proc/cpuinfo'), String(LINUX_CPUS));
   t.is(await ask(`head -c ${mark.length} /dev/vda`), mark);
+  // libvirt made the tap, gave its address to the host side, and sent its fd with vm.add-net
+  t.regex(execFileSync('ip', ['-o', 'addr', 'show', 'dev', NET.tap]).toString(), new RegExp(`inet ${NET.host.replace(/\./g, '\\.')}/24`));
+  t.is(await ask(`cat /sys/class/net/eth0/address`), NET.mac);
+  t.is(await ask(`ip addr add ${NET.guest}/24 dev eth0 && ip link set eth0 up && ping -c 3 -W 20 ${NET.host} > /dev/null; echo ping=$?`), 'ping=0');
   pty.type('poweroff\n');
   await waitForState(lv, name, 'shut off (shutdown)', 120_000);
   await waitFor(() => !alive(pid), 10_000, 'the VMM gone');

@@ -2,7 +2,7 @@
 // i8042, CMOS, triple fault), 1 000 resets in all. Every reset is counted in vm.counters and has its
 // vm/rebooting and vm/rebooted pair; the VMM's open fds, threads and RSS after all of them stay near
 // their values after the first tenth (a structure that grew per reset would show here).
-import { readdirSync, readFileSync } from 'node:fs';
+import { processUsage as usage, type ProcessUsage as Usage } from '../../benchmarks/lib/process-usage.js';
 import { kvmSerialTest } from '../helpers/kvm-test.js';
 import { guestPath, readEvents, waitFor } from '../helpers/project.js';
 import { startApiVmm, tmpFile, type ApiVmm } from '../helpers/api-vmm.js';
@@ -11,20 +11,6 @@ import { scaled } from '../helpers/timing.js';
 const RESETS = Number(process.env.NODEVMM_STORM_RESETS ?? 1000);
 const PATHS = ['acpi-reset', 'i8042-reset', 'cmos-reset', 'triple-fault'] as const;
 
-interface Usage {
-  fds: number;
-  threads: number;
-  rssKiB: number;
-}
-
-function usage(pid: number): Usage {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return {
-    fds: readdirSync(`/proc/${pid}/fd`).length,
-    threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]),
-    rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]),
-  };
-}
 
 async function reboots(vmm: ApiVmm): Promise<number> {
   const counters = (await vmm.call('GET', 'vm.counters')).json as { lifecycle: { reboots: number } };

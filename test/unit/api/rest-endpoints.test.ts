@@ -80,11 +80,13 @@ test("counters take Cloud Hypervisor's VmCounters shape: one group per vCPU, the
   const rest = restCounters({
     vcpus: [{ io: 12, hlt: 1 }, { intr: 3 }],
     lifecycle: { boots: 1, reboots: 0, guestShutdowns: 3, apiShutdowns: 0, pauses: 2, resumes: 2 },
+    unclaimed: { pioReads: 7, pioWrites: 8, mmioReads: 9, mmioWrites: 10 },
     serial: { droppedBytes: 5 },
     eventMonitor: { lostEvents: 0, pendingEvents: 1 },
     exitTiming: [{ io: { exits: 10, timed: 2, kvmNs: 900, vmmNs: 300 } }],
   });
-  t.deepEqual(Object.keys(rest), ['vcpu0', 'vcpu1', 'lifecycle', 'serial', 'event_monitor', 'exit_timing.vcpu0']);
+  t.deepEqual(Object.keys(rest), ['vcpu0', 'vcpu1', 'lifecycle', 'unclaimed', 'serial', 'event_monitor', 'exit_timing.vcpu0']);
+  t.deepEqual(rest.unclaimed, { pio_reads: 7, pio_writes: 8, mmio_reads: 9, mmio_writes: 10 });
   t.deepEqual(rest.vcpu0, { io: 12, hlt: 1 });
   t.is(rest.lifecycle.pauses, 2);
   t.is(rest.lifecycle.guest_shutdowns, 3);

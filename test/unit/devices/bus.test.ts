@@ -1,6 +1,8 @@
 import test from 'ava';
 import { MmioBus, PioBus } from '../../../src/devices/bus.js';
 import type { BusDevice } from '../../../src/devices/device.js';
+import { COUNTER_SLOTS, unclaimedOf, vcpuCounters, vcpuUnclaimed } from '../../../src/vm/vcpu-spec.js';
+import { exitCountsByName } from '../../../src/vmm/counters.js';
 
 /** Remembers every access and answers reads with offset * 0x10 + size. */
 class Recorder implements BusDevice {
@@ -47,6 +49,20 @@ test('PioBus: unclaimed ports read all ones, drop writes, and are counted', (t) 
   t.deepEqual(bus.unclaimed, { reads: 3, writes: 1 });
   bus.read(0x70, 1);
   t.deepEqual(bus.unclaimed, { reads: 3, writes: 1 }, 'claimed accesses are not counted');
+});
+
+test('the buses count unclaimed accesses into the arrays they are given: a vCPU\'s shared counters, read by vm.counters', (t) => {
+  const counters = new SharedArrayBuffer(COUNTER_SLOTS * 8 * 2);
+  const unclaimed = vcpuUnclaimed(counters, 1);
+  const pio = new PioBus(unclaimed.pio);
+  const mmio = new MmioBus(unclaimed.mmio);
+  pio.read(0x1234, 1);
+  pio.write(0x1234, 1, 0);
+  pio.write(0x1235, 1, 0);
+  mmio.read(0xd000_0000, 4);
+  t.deepEqual(unclaimedOf(vcpuCounters(counters, 1)), { pioReads: 1, pioWrites: 2, mmioReads: 1, mmioWrites: 0 });
+  t.deepEqual(unclaimedOf(vcpuCounters(counters, 0)), { pioReads: 0, pioWrites: 0, mmioReads: 0, mmioWrites: 0 }, 'vCPU 0\'s are its own');
+  t.deepEqual(exitCountsByName(vcpuCounters(counters, 1)), {}, 'and they are not exit reasons');
 });
 
 test('PioBus refuses overlaps, naming both devices and ranges', (t) => {

@@ -1,0 +1,29 @@
+// Child process for the churn benchmark's "nodevmm-lib": one embedding process runs CYCLES short VMs
+// one after another through the library (createVm → boot → the guest powers off → deleteVm), and
+// prints each cycle's time (ms) as JSON, with the process's fds, threads and RSS after the first
+// tenth and at the end.
+//   node churn-with-library.js GUEST.elf CMDLINE CYCLES
+import { filter, firstValueFrom } from 'rxjs';
+import { processUsage as usage } from './process-usage.js';
+
+const { Vmm } = await import('../../src/api/vmm.js');
+const [kernel, cmdline = '', cyclesText = '100'] = process.argv.slice(2);
+const cycles = Number(cyclesText);
+
+const vmm = new Vmm({ quirks: 'auto', noShutdown: true });
+const cycleMs: number[] = [];
+let early: ReturnType<typeof usage> | null = null;
+for (let i = 0; i < cycles; i++) {
+  const started = performance.now();
+  await vmm.createVm({ cpus: { boot_vcpus: 1 }, memory: { size: 64 * 1024 * 1024 }, payload: { kernel, cmdline }, serial: { mode: 'Null' } });
+  const stopped = firstValueFrom(vmm.state$.pipe(filter((state) => state === 'Shutdown')));
+  await vmm.boot();
+  await stopped;
+  await vmm.deleteVm();
+  cycleMs.push(performance.now() - started);
+  if (i + 1 === Math.ceil(cycles / 10)) early = usage();
+}
+const late = usage();
+const counters = vmm.counters().lifecycle;
+await vmm.shutdown();
+process.stdout.write(JSON.stringify({ cycleMs, early, late, boots: counters.boots, guestShutdowns: counters.guestShutdowns }) + '\n');
