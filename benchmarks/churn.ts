@@ -33,6 +33,8 @@ export interface ChurnSeries {
   p99Ms: number;
   /** fds, threads and RSS of the one VMM after the first tenth of the cycles and at the end */
   usage?: { early: Usage; late: Usage };
+  /** the library's: median ms of each call of a cycle (create, boot, the guest's run, delete) */
+  phaseMedianMs?: Record<string, number>;
 }
 
 export interface ChurnResult {
@@ -54,9 +56,10 @@ export async function libraryChurn(kernel: string, cmdline: string, cycles: numb
       error ? reject(new Error(`churn through the library: ${error.message}\n${err.trim()}`)) : resolve(out),
     );
   });
-  const out = JSON.parse(stdout) as { cycleMs: number[]; early: Usage; late: Usage; guestShutdowns: number };
+  const out = JSON.parse(stdout) as { cycleMs: number[]; phases: Record<string, number[]>; early: Usage; late: Usage; guestShutdowns: number };
   if (out.guestShutdowns !== cycles) throw new Error(`churn through the library: ${out.guestShutdowns} guest poweroffs in ${cycles} cycles`);
-  return series(out.cycleMs, { early: out.early, late: out.late });
+  const phaseMedianMs = Object.fromEntries(Object.entries(out.phases).map(([phase, ms]) => [phase, quantile([...ms].sort((a, b) => a - b), 0.5)]));
+  return { ...series(out.cycleMs, { early: out.early, late: out.late }), phaseMedianMs };
 }
 
 /** `cycles` VMs of `kernel` through the REST API of one VMM process (--no-shutdown). */

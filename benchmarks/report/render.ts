@@ -171,7 +171,8 @@ function renderChurn(c: ChurnResult): string {
   });
   return ['\n### VM churn: create → boot → guest poweroff → delete, one-exit guest, 64 MiB',
     table(['system', 'cycles', 'VMs/s', 'p50 ms', 'p99 ms', 'VMs/s ÷ QEMU\'s (goal ≥ 1.00)'], rows),
-    `after the first tenth → at the end: ${flat.join('; ')}`].join('\n');
+    `after the first tenth → at the end: ${flat.join('; ')}`,
+    `a library cycle, median ms per call: ${Object.entries(c.series['nodevmm-lib']?.phaseMedianMs ?? {}).map(([phase, ms]) => `${phase} ${ms.toFixed(1)}`).join(', ')}`].join('\n');
 }
 
 /** the boot summaries are in ms; the table helpers take ns */

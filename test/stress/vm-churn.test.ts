@@ -12,7 +12,7 @@ import { scaled } from '../helpers/timing.js';
 const CYCLES = Number(process.env.NODEVMM_CHURN_CYCLES ?? 1000);
 
 function checkFlat(t: ExecutionContext, how: string, s: ChurnSeries): void {
-  t.log(`${how}: ${s.cycles} VMs, ${s.vmsPerSecond.toFixed(1)} VMs/s, cycle p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms; after ${CYCLES / 10}: ${JSON.stringify(s.usage?.early)}; after ${s.cycles}: ${JSON.stringify(s.usage?.late)}`);
+  t.log(`${how}: ${s.cycles} VMs, ${s.vmsPerSecond.toFixed(1)} VMs/s, cycle p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms; after ${CYCLES / 10}: ${JSON.stringify(s.usage?.early)}; after ${s.cycles}: ${JSON.stringify(s.usage?.late)}${s.phaseMedianMs ? `; median ms per call ${JSON.stringify(s.phaseMedianMs)}` : ''}`);
   t.is(s.cycles, CYCLES, `${how}: every cycle ran`);
   const { early, late } = s.usage!;
   t.true(late.fds <= early.fds + 2, `${how}: open fds ${early.fds}, then ${late.fds}`);
