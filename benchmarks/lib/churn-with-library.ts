@@ -11,6 +11,8 @@ const [kernel, cmdline = '', cyclesText = '100'] = process.argv.slice(2);
 const cycles = Number(cyclesText);
 
 const vmm = new Vmm({ quirks: 'auto', noShutdown: true });
+let guestShutdowns = 0;
+vmm.guestExit$.subscribe(() => guestShutdowns++);
 const cycleMs: number[] = [];
 // where a cycle's time goes: the four calls, each as a list of ms
 const phases: Record<'create' | 'boot' | 'guest run' | 'delete', number[]> = { create: [], boot: [], 'guest run': [], delete: [] };
@@ -34,6 +36,5 @@ for (let i = 0; i < cycles; i++) {
   if (i + 1 === Math.ceil(cycles / 10)) early = usage();
 }
 const late = usage();
-const counters = vmm.counters().lifecycle;
 await vmm.shutdown();
-process.stdout.write(JSON.stringify({ cycleMs, phases, early, late, boots: counters.boots, guestShutdowns: counters.guestShutdowns }) + '\n');
+process.stdout.write(JSON.stringify({ cycleMs, phases, early, late, guestShutdowns }) + '\n');

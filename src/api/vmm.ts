@@ -3,8 +3,7 @@
 // LIFECYCLE.md §3.
 import { MigratingVmm } from '../vmm/migrating-vmm.js';
 import type { VmmCoreOptions } from '../vmm/types.js';
-import { heldNetFds, withAddedNet } from '../vmm/add-net.js';
-import { closeFds } from '../host/fd-passing-socket.js';
+import { releaseNetFds, withAddedNet } from '../vmm/add-net.js';
 import { EventMonitor, type EventMonitorTarget } from './event-monitor.js';
 
 export { VERSION } from '../version.js';
@@ -23,14 +22,13 @@ export class Vmm extends MigratingVmm {
     const target = options.eventMonitor;
     const warn = options.warn ?? ((message: string) => this.log(message));
     if (target) this.useEventSink(new EventMonitor(target, () => this.stamp(), (e) => warn(`event monitor: ${e.message}`)));
-    void this.exited.then(() => closeFds(heldNetFds(this.config)));
   }
 
   /** vm.delete; the config's tap descriptors close with it (each boot's device used a dup). */
   override async deleteVm(): Promise<void> {
-    const fds = heldNetFds(this.config);
+    const config = this.config;
     await super.deleteVm();
-    if (this.config === null) closeFds(fds);
+    if (config && this.config === null) releaseNetFds(config);
   }
 
   /**

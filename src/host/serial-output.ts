@@ -21,6 +21,8 @@ export interface SerialOutput {
   close(): void | Promise<void>;
   /** mode Pty: the terminal a user opens (e.g. /dev/pts/3) */
   readonly path?: string;
+  /** bytes this output could not deliver (a pty nobody reads, a socket client that fell behind) */
+  readonly dropped?: number;
 }
 
 export interface SerialOutputDeps {

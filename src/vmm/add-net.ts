@@ -4,6 +4,7 @@
 import { invalid, isObject } from './config-fields.js';
 import { checkVirtioDeviceCount, type VmConfig } from './config.js';
 import { parseNets } from './net-config.js';
+import { closeFds } from '../host/fd-passing-socket.js';
 
 export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonly number[]): VmConfig {
   if (!isObject(body)) throw invalid('vm.add-net needs a NetConfig object');
@@ -20,4 +21,10 @@ export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonl
 /** The tap descriptors a config holds (add-net's, or a body's `fds`): the config owns them until it is deleted. */
 export function heldNetFds(config: VmConfig | null): number[] {
   return (config?.net ?? []).flatMap((net) => net.fds ?? []);
+}
+
+/** Closes the tap descriptors `config` holds; the config that returns names none (so none closes twice). */
+export function releaseNetFds(config: VmConfig): VmConfig {
+  closeFds(heldNetFds(config));
+  return config.net?.some((net) => net.fds) ? { ...config, net: config.net.map(({ fds: _closed, ...net }) => net) } : config;
 }

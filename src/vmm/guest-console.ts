@@ -25,6 +25,7 @@ export class GuestConsole {
   private readonly input = new SerialInput();
   private output: SerialOutput | null = null;
   private pumps: Array<{ stop(): void }> = [];
+  private droppedByClosedOutputs = 0;
 
   constructor(private readonly deps: GuestConsoleDeps) {}
 
@@ -33,9 +34,9 @@ export class GuestConsole {
     return { serialOut: this.serialRing.buffer, debugOut: this.debugRing.buffer };
   }
 
-  /** serial bytes the guest wrote while the ring was full */
+  /** serial bytes lost: written while the ring was full, or not taken by the output (a pty nobody reads) */
   get droppedBytes(): number {
-    return this.serialRing.dropped;
+    return this.serialRing.dropped + this.droppedByClosedOutputs + (this.output?.dropped ?? 0);
   }
 
   /** the serial pty's path, in serial mode Pty */
@@ -95,5 +96,6 @@ export class GuestConsole {
     const output = this.output;
     this.output = null;
     await output?.close();
+    this.droppedByClosedOutputs += output?.dropped ?? 0;
   }
 }

@@ -23,6 +23,7 @@ import { GuestConsole } from './guest-console.js';
 import { poolFor, supervisedHooks } from './vcpu-threads.js';
 import { VirtioDevices } from './virtio-devices.js';
 import { OperationQueue } from './operation-queue.js';
+import { releaseNetFds } from './add-net.js';
 import type { EventSink, LifecycleCounts, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
 
 export type { ExitReason, VmCounters, VmInfo, VmmCoreOptions, VmmExit, VmState } from './types.js';
@@ -331,6 +332,7 @@ export class VmmCore {
     if (this.machine) {
       try {
         await this.teardownMachine();
+        await this.closeDevices(true).catch(() => {}); // taps let go before vm/shutdown: libvirt deletes them on it
         if (exit.reason !== 'fatal') {
           this.setState('Shutdown');
           this.emit('vm', 'shutdown', { reason: exit.reason });
@@ -339,7 +341,7 @@ export class VmmCore {
         outcome = { code: 1, reason: 'fatal', error: `${exit.error ? exit.error + '; ' : ''}${(error as Error).message}` };
       }
     }
-    await this.closeDevices().catch(() => {});
+    await this.closeDevices(true).catch(() => {});
     await this.pool?.close().catch(() => {});
     this.pool = null;
     await this.releasePayloadPool().catch(() => {});
@@ -354,14 +356,13 @@ export class VmmCore {
     this.resolveExit(outcome);
   }
 
-  /** Ends the device threads and closes their images, dropping the locks (a stopped VM holds none). */
-  protected async closeDevices(): Promise<void> {
+  /** Ends the device threads and closes their images, dropping the locks (a stopped VM holds none); the config's tap fds too when the VMM ends. */
+  protected async closeDevices(ending = false): Promise<void> {
     const devices = this.virtio;
     this.virtio = null;
+    if (ending && this.config) this.config = releaseNetFds(this.config);
     await devices?.close();
   }
-
-  // ---- plumbing ------------------------------------------------------------------------------------
 
   /** Queues a §2 request: its step is looked up when its turn comes, in the state of that moment. */
   protected request(request: VmRequest, run: (step: ReturnType<typeof stepFor>) => Promise<void>): Promise<void> {
