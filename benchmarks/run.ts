@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   if (has('migration')) results.migration = await measureMigration({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   if (has('virtio-blk')) results.virtioBlk = await measureVirtioBlk({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
   if (has('virtio-net')) results.virtioNet = await measureVirtioNet({ rounds: Math.max(3, Math.ceil(options.rounds / 2)), log });
-  if (has('churn')) results.churn = await measureChurn({ cycles: options.rounds >= 7 ? 1000 : 200, processCycles: options.rounds >= 7 ? 100 : 30, log });
+  if (has('churn')) results.churn = await measureChurn({ cycles: options.rounds >= 7 ? 1000 : 200, processCycles: options.rounds >= 7 ? 100 : 20, log });
   results.machineAfter = describeMachine();
 
   process.stdout.write(render(results));

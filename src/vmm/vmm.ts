@@ -200,7 +200,7 @@ export class VmmCore {
     switch (action.type) {
       case 'exit-vmm':
         this.lifecycleCounts.guestShutdowns++;
-        await this.stopVm(event.reason);
+        await this.stopVm(event.reason, true);
         this.config = null;
         this.setState('NotCreated');
         this.emit('vm', 'deleted');
@@ -283,10 +283,10 @@ export class VmmCore {
     for (const spec of machine.specs) this.emit('cpu_manager', 'create_vcpu', { id: String(spec.vcpuId) });
   }
 
-  /** Stops every vCPU and releases the VM; the config stays (state Shutdown). */
-  private async stopVm(reason: string): Promise<void> {
+  /** Stops every vCPU and releases the VM; the config stays (state Shutdown), its taps too unless `ending`. */
+  private async stopVm(reason: string, ending = false): Promise<void> {
     await this.teardownMachine();
-    await this.closeDevices();
+    await this.closeDevices(ending);
     this.setState('Shutdown');
     this.emit('vm', 'shutdown', { reason });
   }
