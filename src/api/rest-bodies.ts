@@ -1,5 +1,5 @@
 // The bodies of Cloud Hypervisor's snapshot and migration requests, checked field by field: a wrong
-// or unknown field is a 400 naming it, before the VMM does anything.
+// or unknown field is a 400 naming it, before the VMM does anything; and what vm.create's may not hold.
 import { RestError } from './rest-status.js';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -15,6 +15,21 @@ function requiredString(body: Record<string, unknown>, request: string, field: s
   const value = body[field];
   if (typeof value !== 'string' || value === '') throw new RestError(400, `${request}: ${field} is required, a string`);
   return value;
+}
+
+/**
+ * vm.create's VmConfig is checked by the VMM; here only what a REST client cannot mean: `fds` in a
+ * net names descriptors of the VMM's process, which the client cannot know (and the VM would own,
+ * and close). A tap's descriptors come with vm.add-net instead (SCM_RIGHTS).
+ */
+export function createBody(body: unknown): unknown {
+  const nets = isObject(body) && Array.isArray(body.net) ? body.net : [];
+  nets.forEach((net: unknown, i) => {
+    if (isObject(net) && net.fds !== undefined && net.fds !== null) {
+      throw new RestError(400, `vm.create: net[${i}].fds would name this VMM's own descriptors: send the tap's with vm.add-net (SCM_RIGHTS), or name it by tap`);
+    }
+  });
+  return body;
 }
 
 /** CH's VmSnapshotConfig: {destination_url}. */

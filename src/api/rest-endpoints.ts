@@ -3,7 +3,7 @@
 import { VERSION } from '../version.js';
 import type { Vmm, VmCounters, VmInfo } from './vmm.js';
 import { RestError } from './rest-status.js';
-import { receiveMigrationBody, restoreBody, sendMigrationBody, snapshotBody } from './rest-bodies.js';
+import { createBody, receiveMigrationBody, restoreBody, sendMigrationBody, snapshotBody } from './rest-bodies.js';
 
 export const API_BASE = '/api/v1/';
 
@@ -87,7 +87,7 @@ export const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
     handle: () => NO_CONTENT,
     afterReply: (vmm) => void vmm.shutdown('api'),
   },
-  'vm.create': { method: 'PUT', body: 'json', handle: (vmm, config) => done(vmm.createVm(config)) },
+  'vm.create': { method: 'PUT', body: 'json', handle: (vmm, config) => done(vmm.createVm(createBody(config))) },
   'vm.boot': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.boot()) },
   'vm.shutdown': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.shutdownVm()) },
   'vm.reboot': { method: 'PUT', body: 'none', handle: (vmm) => done(vmm.reboot()) },

@@ -83,10 +83,14 @@ test('vm.add-net takes the tap fds sent with it, one request after another on on
   t.deepEqual(held.filter((fd) => after.get(fd) === '/dev/null' || after.get(fd) === '/dev/zero'), [], 'the deleted config\'s fds are closed');
 });
 
-test('vm.add-net without passed fds: a tap by name is taken; fds given as numbers in the body are refused', async (t) => {
+test('vm.add-net without passed fds: a tap by name is taken; fds given as numbers in its body or in vm.create\'s are refused', async (t) => {
   const socket = await serve(t, 'api2.sock');
   const api = new ApiClient(socket);
   t.is((await api.request('PUT', 'vm.add-net', JSON.stringify({ tap: 'tap0' }))).status, 404, 'no VM yet');
+  // nor may vm.create name descriptors: they would be the VMM's own (its API socket, say)
+  const created = await api.request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') }, net: [{ fds: [3] }] }));
+  t.is(created.status, 400);
+  t.regex(created.text, /net\[0\]\.fds would name this VMM's own descriptors.*vm\.add-net/);
   await api.request('PUT', 'vm.create', JSON.stringify({ payload: { kernel: guestPath('hello') } }));
   t.is((await api.request('PUT', 'vm.add-net', JSON.stringify({ tap: 'tap0' }))).status, 204);
   const numbers = await api.request('PUT', 'vm.add-net', JSON.stringify({ fds: [3] }));
