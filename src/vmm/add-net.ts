@@ -19,7 +19,7 @@ export function withAddedNet(config: VmConfig, body: unknown, passedFds: readonl
 }
 
 /** The tap descriptors a config holds (add-net's, or a body's `fds`): the config owns them until it is deleted. */
-export function heldNetFds(config: VmConfig | null): number[] {
+function heldNetFds(config: VmConfig | null): number[] {
   return (config?.net ?? []).flatMap((net) => net.fds ?? []);
 }
 

@@ -30,13 +30,13 @@ export interface VmConfig {
 /** Defaults as Cloud Hypervisor has them: 1 vCPU, 512 MiB, serial to the terminal... nodevmm: 256 MiB. */
 export const DEFAULT_MEMORY = 256 * MiB;
 export const MAX_VIRTIO_DEVICES = VirtioPlacement.MAX_DEVICES;
-export const MAX_VCPUS = 254;
+export const MAX_VCPUS = 254; // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
 
 /** The virtio devices a config asks for fit the MMIO slots (vm.create, vm.add-net). */
 export function checkVirtioDeviceCount(config: Pick<VmConfig, 'disks' | 'rng' | 'net' | 'vsock' | 'console'>): void {
   const count = (config.disks?.length ?? 0) + (config.rng ? 1 : 0) + (config.net?.length ?? 0) + (config.vsock ? 1 : 0) + (config.console.mode !== 'Off' ? 1 : 0);
   if (count > MAX_VIRTIO_DEVICES) throw invalid(`at most ${MAX_VIRTIO_DEVICES} virtio devices (disks, net, rng, vsock and console), got ${count}`);
-} // one IOAPIC and 8-bit xAPIC ids, less the IOAPIC's own id
+}
 
 // Fields of CH's VmConfig nodevmm does not implement yet: refused by name rather than ignored.
 const UNSUPPORTED_FIELDS = [

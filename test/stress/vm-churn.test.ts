@@ -8,17 +8,14 @@ import { apiChurn, libraryChurn, type ChurnSeries } from '../../benchmarks/churn
 import { kvmSerialTest } from '../helpers/kvm-test.js';
 import { guestPath } from '../helpers/project.js';
 import { scaled } from '../helpers/timing.js';
+import { checkUsageFlat } from '../helpers/flat-usage.js';
 
 const CYCLES = Number(process.env.NODEVMM_CHURN_CYCLES ?? 1000);
 
 function checkFlat(t: ExecutionContext, how: string, s: ChurnSeries): void {
   t.log(`${how}: ${s.cycles} VMs, ${s.vmsPerSecond.toFixed(1)} VMs/s, cycle p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms; after ${CYCLES / 10}: ${JSON.stringify(s.usage?.early)}; after ${s.cycles}: ${JSON.stringify(s.usage?.late)}${s.phaseMedianMs ? `; median ms per call ${JSON.stringify(s.phaseMedianMs)}` : ''}`);
   t.is(s.cycles, CYCLES, `${how}: every cycle ran`);
-  const { early, late } = s.usage!;
-  t.true(late.fds <= early.fds + 2, `${how}: open fds ${early.fds}, then ${late.fds}`);
-  t.true(late.threads <= early.threads + 2, `${how}: threads ${early.threads}, then ${late.threads}`);
-  // as in the reboot storm: V8's heap settles in steps; a per-VM leak of 10 KiB would add ~9 MiB
-  t.true(late.rssKiB <= early.rssKiB * 1.25 + 8192, `${how}: RSS ${early.rssKiB} KiB, then ${late.rssKiB} KiB`);
+  checkUsageFlat(t, how, s.usage!.early, s.usage!.late);
 }
 
 kvmSerialTest(`VM churn: ${CYCLES} VMs through the library in one process, then ${CYCLES} through one VMM's REST API, every poweroff seen, fds, threads and RSS flat`, async (t) => {
